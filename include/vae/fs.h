@@ -1,0 +1,24 @@
+// File-system helpers shared by everything that writes results: atomic writes (temporary file in
+// the same folder, flushed to disk, then renamed over the target) so that a crash or a kill never
+// leaves a partial or damaged file behind.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+namespace vae {
+
+// Writes `size` bytes to `path` atomically. Throws IoError naming the path.
+void write_file_atomically(const std::string& path, const void* data, size_t size);
+
+// Flushes an already-written file to disk and renames it to `target`. Throws IoError.
+void commit_file(const std::filesystem::path& temporary, const std::filesystem::path& target);
+
+// A temporary name next to `target` that no other process uses.
+std::filesystem::path temporary_path_for(const std::filesystem::path& target);
+
+// Creates a folder and its parents; throws IoError with a hint on failure.
+void ensure_directory(const std::filesystem::path& folder);
+
+}  // namespace vae

@@ -1,0 +1,28 @@
+// Run directories: runs/<name> (or --out DIR) holding config.json, train.log, metrics.csv,
+// checkpoints/, samples/ and reconstructions/; runs/latest points at the newest run.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace vae {
+
+// Creates a fresh run directory: `out` if given (it must not already hold a run), otherwise
+// runs/<name>, runs/<name>-2, runs/<name>-3, ... whichever is free first.
+std::filesystem::path create_run_dir(const std::string& out, const std::string& name,
+                                     const std::filesystem::path& runs_root = "runs");
+
+// Makes <parent of run_dir>/latest a symbolic link to run_dir (replaced atomically).
+void update_latest_link(const std::filesystem::path& run_dir);
+
+// The newest run's last checkpoint: runs/latest/checkpoints/last.pt, else the most recently
+// written runs/*/checkpoints/last.pt. Throws CheckpointError with a hint when there is none.
+std::filesystem::path latest_checkpoint(const std::filesystem::path& runs_root = "runs");
+
+// --resume accepts a run directory or a checkpoint file; returns the checkpoint file.
+std::filesystem::path checkpoint_for_resume(const std::string& argument);
+
+// The run directory a checkpoint belongs to (<run>/checkpoints/x.pt -> <run>).
+std::filesystem::path run_dir_of_checkpoint(const std::filesystem::path& checkpoint);
+
+}  // namespace vae

@@ -1,0 +1,384 @@
+// Declares every configuration key once (default, range, description, where it lands in Config)
+// and implements the strict parsing and validation described in config.h.
+#include "vae/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "vae/errors.h"
+
+namespace vae {
+namespace {
+
+using nlohmann::json;
+
+enum class Kind { Int, Float, Bool, String, IntList };
+
+struct Spec {
+  std::string key;
+  Kind kind;
+  json default_value;
+  double min;                        // inclusive bounds for numbers and list elements
+  double max;
+  std::vector<std::string> choices;  // allowed strings; empty = any string
+  std::string description;
+  std::function<void(Config&, const json&)> assign;
+};
+
+template <class Section, class Field>
+std::function<void(Config&, const json&)> bind(Section Config::*section, Field Section::*field) {
+  return [=](Config& config, const json& value) { (config.*section).*field = value.get<Field>(); };
+}
+
+Spec int_key(std::string key, int64_t def, int64_t lo, int64_t hi, std::string description,
+             std::function<void(Config&, const json&)> assign) {
+  return {std::move(key), Kind::Int, def, double(lo), double(hi), {}, std::move(description),
+          std::move(assign)};
+}
+Spec float_key(std::string key, double def, double lo, double hi, std::string description,
+               std::function<void(Config&, const json&)> assign) {
+  return {std::move(key), Kind::Float, def, lo, hi, {}, std::move(description), std::move(assign)};
+}
+Spec bool_key(std::string key, bool def, std::string description,
+              std::function<void(Config&, const json&)> assign) {
+  return {std::move(key), Kind::Bool, def, 0, 0, {}, std::move(description), std::move(assign)};
+}
+Spec string_key(std::string key, std::string def, std::vector<std::string> choices,
+                std::string description, std::function<void(Config&, const json&)> assign) {
+  return {std::move(key), Kind::String, def, 0, 0, std::move(choices), std::move(description),
+          std::move(assign)};
+}
+Spec int_list_key(std::string key, std::vector<int64_t> def, int64_t lo, int64_t hi,
+                  std::string description, std::function<void(Config&, const json&)> assign) {
+  return {std::move(key), Kind::IntList, def, double(lo), double(hi), {}, std::move(description),
+          std::move(assign)};
+}
+
+// The one place every key is declared.
+const std::vector<Spec>& specs() {
+  static const std::vector<Spec> table = {
+      string_key("name", "vae", {}, "run name; the run directory defaults to runs/<name>",
+                 [](Config& c, const json& v) { c.name = v.get<std::string>(); }),
+      string_key("description", "", {}, "free text saying what this preset is for (ignored)",
+                 [](Config&, const json&) {}),
+
+      string_key("data.dataset", "shapes", {"shapes"}, "dataset source",
+                 bind(&Config::data, &DataConfig::dataset)),
+      string_key("data.root", "", {}, "folder holding the dataset files (unused by shapes)",
+                 bind(&Config::data, &DataConfig::root)),
+      int_key("data.image_size", 32, 8, 1024, "height and width of the images the model sees",
+              bind(&Config::data, &DataConfig::image_size)),
+      int_key("data.channels", 1, 1, 3, "1 (gray) or 3 (RGB)",
+              bind(&Config::data, &DataConfig::channels)),
+      string_key("data.range", "unit", {"unit", "symmetric"},
+                 "pixel value range: unit = [0,1], symmetric = [-1,1]",
+                 bind(&Config::data, &DataConfig::range)),
+      int_key("data.train_size", 20000, 1, 100000000, "items in the shapes training split",
+              bind(&Config::data, &DataConfig::train_size)),
+      int_key("data.val_size", 1000, 1, 100000000, "items in the shapes validation split",
+              bind(&Config::data, &DataConfig::val_size)),
+      int_key("data.test_size", 1000, 1, 100000000, "items in the shapes test split",
+              bind(&Config::data, &DataConfig::test_size)),
+
+      int_key("model.latent_dim", 10, 1, 4096, "size of the latent code z",
+              bind(&Config::model, &ModelConfig::latent_dim)),
+      int_list_key("model.hidden_dims", {32, 64, 128}, 1, 4096,
+                   "output channels of each encoder conv block; the decoder mirrors them",
+                   bind(&Config::model, &ModelConfig::hidden_dims)),
+      int_key("model.kernel_size", 4, 1, 15, "kernel size of every conv block",
+              bind(&Config::model, &ModelConfig::kernel_size)),
+      int_key("model.stride", 2, 1, 4, "stride of every conv block",
+              bind(&Config::model, &ModelConfig::stride)),
+      int_key("model.padding", 1, 0, 7, "zero padding of every conv block",
+              bind(&Config::model, &ModelConfig::padding)),
+      bool_key("model.batch_norm", false, "BatchNorm after each conv block",
+               bind(&Config::model, &ModelConfig::batch_norm)),
+      string_key("model.activation", "relu", {"relu", "leaky_relu", "silu"},
+                 "activation after each conv block",
+                 bind(&Config::model, &ModelConfig::activation)),
+
+      string_key("loss.likelihood", "bernoulli", {"gaussian", "bernoulli"},
+                 "decoder likelihood: gaussian = squared error, bernoulli = BCE on logits",
+                 bind(&Config::loss, &LossConfig::likelihood)),
+      float_key("loss.beta", 1.0, 0.0, 1e6, "weight of the KL term (beta-VAE)",
+                bind(&Config::loss, &LossConfig::beta)),
+
+      string_key("optim.name", "adam", {"adam", "adamw"}, "optimizer",
+                 bind(&Config::optim, &OptimConfig::name)),
+      float_key("optim.lr", 1e-3, 1e-8, 10.0, "learning rate",
+                bind(&Config::optim, &OptimConfig::lr)),
+      float_key("optim.weight_decay", 0.0, 0.0, 1.0, "weight decay (decoupled for adamw)",
+                bind(&Config::optim, &OptimConfig::weight_decay)),
+
+      int_key("train.epochs", 10, 1, 100000, "passes over the training split",
+              bind(&Config::train, &TrainConfig::epochs)),
+      int_key("train.max_steps", 0, 0, 1000000000, "stop after this many steps (0 = no limit)",
+              bind(&Config::train, &TrainConfig::max_steps)),
+      int_key("train.batch_size", 64, 1, 65536, "images per optimizer step",
+              bind(&Config::train, &TrainConfig::batch_size)),
+      int_key("train.seed", 0, 0, 2147483647, "seed for weights, shuffling and sampling",
+              bind(&Config::train, &TrainConfig::seed)),
+      string_key("train.device", "auto", {}, "auto | cpu | cuda | cuda:N | mps",
+                 bind(&Config::train, &TrainConfig::device)),
+      int_key("train.threads", 0, 0, 1024, "CPU threads for LibTorch (0 = one per core)",
+              bind(&Config::train, &TrainConfig::threads)),
+      int_key("train.log_every", 50, 1, 1000000,
+              "steps between plain log lines and training rows in metrics.csv",
+              bind(&Config::train, &TrainConfig::log_every)),
+      int_key("train.grid_images", 64, 1, 1024,
+              "images in the per-epoch sample and reconstruction grids",
+              bind(&Config::train, &TrainConfig::grid_images)),
+  };
+  return table;
+}
+
+const Spec* find_spec(const std::string& key) {
+  for (const auto& spec : specs()) {
+    if (spec.key == key) return &spec;
+  }
+  return nullptr;
+}
+
+std::string format_number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+std::string allowed_text(const Spec& spec) {
+  const std::string range = "[" + format_number(spec.min) + ", " + format_number(spec.max) + "]";
+  switch (spec.kind) {
+    case Kind::Int: return "an integer in " + range;
+    case Kind::Float: return "a number in " + range;
+    case Kind::Bool: return "true or false";
+    case Kind::IntList: return "a non-empty list of integers in " + range;
+    case Kind::String: {
+      if (spec.choices.empty()) return "a string";
+      std::string text = "one of: ";
+      for (size_t i = 0; i < spec.choices.size(); ++i) text += (i ? ", " : "") + spec.choices[i];
+      return text;
+    }
+  }
+  return "";
+}
+
+bool in_range(const Spec& spec, double value) {
+  return std::isfinite(value) && value >= spec.min && value <= spec.max;
+}
+
+bool value_is_allowed(const Spec& spec, const json& value) {
+  switch (spec.kind) {
+    case Kind::Int: return value.is_number_integer() && in_range(spec, value.get<double>());
+    case Kind::Float: return value.is_number() && in_range(spec, value.get<double>());
+    case Kind::Bool: return value.is_boolean();
+    case Kind::String:
+      return value.is_string() &&
+             (spec.choices.empty() || std::find(spec.choices.begin(), spec.choices.end(),
+                                                value.get<std::string>()) != spec.choices.end());
+    case Kind::IntList:
+      if (!value.is_array() || value.empty()) return false;
+      return std::all_of(value.begin(), value.end(), [&](const json& item) {
+        return item.is_number_integer() && in_range(spec, item.get<double>());
+      });
+  }
+  return false;
+}
+
+void check_value(const Spec& spec, const json& value, const std::string& source) {
+  if (!value_is_allowed(spec, value)) {
+    throw ConfigError(source + ": " + spec.key + " must be " + allowed_text(spec) + ", got " +
+                      value.dump());
+  }
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string leaf_of(const std::string& key) {
+  const auto dot = key.rfind('.');
+  return dot == std::string::npos ? key : key.substr(dot + 1);
+}
+
+// "did you mean" for an unknown key: the declared key closest in spelling, or one with the same
+// last component in another section ("data.lr" -> "optim.lr").
+std::string suggestion_for(const std::string& key) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(3, key.size() / 3) + 1;
+  for (const auto& spec : specs()) {
+    size_t distance = edit_distance(key, spec.key);
+    if (leaf_of(key) == leaf_of(spec.key)) distance = std::min<size_t>(distance, 1);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = spec.key;
+    }
+  }
+  return best;
+}
+
+[[noreturn]] void throw_unknown_key(const std::string& key, const std::string& source) {
+  std::string message = source + ": unknown key '" + key + "'";
+  const std::string guess = suggestion_for(key);
+  if (!guess.empty()) message += " (did you mean '" + guess + "'?)";
+  message += "; `vae train --print-config` lists every key";
+  throw ConfigError(message);
+}
+
+bool is_section(const std::string& name) {
+  return name == "data" || name == "model" || name == "loss" || name == "optim" || name == "train";
+}
+
+void set_at(json& resolved, const std::string& key, const json& value) {
+  const auto dot = key.find('.');
+  if (dot == std::string::npos) {
+    resolved[key] = value;
+  } else {
+    resolved[key.substr(0, dot)][key.substr(dot + 1)] = value;
+  }
+}
+
+const json& get_at(const json& resolved, const std::string& key) {
+  const auto dot = key.find('.');
+  if (dot == std::string::npos) return resolved.at(key);
+  return resolved.at(key.substr(0, dot)).at(key.substr(dot + 1));
+}
+
+// Line and column (1-based) of a byte offset, for malformed-JSON messages.
+std::pair<size_t, size_t> line_and_column(const std::string& text, size_t offset) {
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return {line, column};
+}
+
+}  // namespace
+
+const std::vector<ParamInfo>& config_params() {
+  static const std::vector<ParamInfo> params = [] {
+    std::vector<ParamInfo> out;
+    for (const auto& spec : specs()) {
+      out.push_back({spec.key, allowed_text(spec), spec.default_value, spec.description});
+    }
+    return out;
+  }();
+  return params;
+}
+
+json default_config_json() {
+  json resolved = json::object();
+  for (const auto& spec : specs()) set_at(resolved, spec.key, spec.default_value);
+  return resolved;
+}
+
+json resolve_config_json(const json& document, const std::string& source) {
+  if (!document.is_object()) {
+    throw ConfigError(source + ": the config must be a JSON object with sections data, model, "
+                      "loss, optim, train");
+  }
+  json resolved = default_config_json();
+  for (const auto& [name, value] : document.items()) {
+    if (is_section(name)) {
+      if (!value.is_object()) {
+        throw ConfigError(source + ": section '" + name + "' must be a JSON object, got " +
+                          value.dump());
+      }
+      for (const auto& [leaf, item] : value.items()) {
+        const std::string key = name + "." + leaf;
+        const Spec* spec = find_spec(key);
+        if (spec == nullptr) throw_unknown_key(key, source);
+        check_value(*spec, item, source);
+        set_at(resolved, key, item);
+      }
+    } else {
+      const Spec* spec = find_spec(name);
+      if (spec == nullptr) throw_unknown_key(name, source);
+      check_value(*spec, value, source);
+      set_at(resolved, name, value);
+    }
+  }
+  return resolved;
+}
+
+void apply_override(json& resolved, const std::string& assignment) {
+  const auto equals = assignment.find('=');
+  if (equals == std::string::npos || equals == 0) {
+    throw ConfigError("--set expects KEY=VALUE (e.g. --set train.epochs=3), got '" + assignment +
+                      "'");
+  }
+  const std::string key = assignment.substr(0, equals);
+  const std::string text = assignment.substr(equals + 1);
+  const Spec* spec = find_spec(key);
+  if (spec == nullptr) throw_unknown_key(key, "--set");
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // Strings may be given bare (--set data.dataset=shapes); anything unparsable is taken as text.
+  if (value.is_discarded() || (spec->kind == Kind::String && !value.is_string())) value = text;
+  check_value(*spec, value, "--set");
+  set_at(resolved, key, value);
+}
+
+json load_config_json(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    throw ConfigError("config file '" + path +
+                      "' cannot be opened; check the path (the presets live in configs/)");
+  }
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  const std::string text = buffer.str();
+  json document;
+  try {
+    document = json::parse(text);
+  } catch (const json::parse_error& error) {
+    const auto [line, column] = line_and_column(text, error.byte == 0 ? 0 : error.byte - 1);
+    std::string detail = error.what();
+    const auto colon = detail.find(": ", detail.find("column"));
+    if (colon != std::string::npos) detail = detail.substr(colon + 2);
+    throw ConfigError(path + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                      ": malformed JSON: " + detail);
+  }
+  json resolved = resolve_config_json(document, path);
+  for (const auto& assignment : overrides) apply_override(resolved, assignment);
+  return resolved;
+}
+
+Config config_from_json(const json& resolved) {
+  Config config;
+  for (const auto& spec : specs()) {
+    const json* value = nullptr;
+    try {
+      value = &get_at(resolved, spec.key);
+    } catch (const json::exception&) {
+      throw ConfigError("config: missing key " + spec.key);
+    }
+    check_value(spec, *value, "config");
+    spec.assign(config, *value);
+  }
+  if (config.loss.likelihood == "bernoulli" && config.data.range != "unit") {
+    throw ConfigError("config: loss.likelihood=bernoulli needs data.range=\"unit\" (pixel values "
+                      "in [0, 1]), got data.range=\"" + config.data.range +
+                      "\"; use loss.likelihood=gaussian for [-1, 1] data");
+  }
+  return config;
+}
+
+}  // namespace vae

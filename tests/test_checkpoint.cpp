@@ -1,0 +1,147 @@
+// Checkpoints: round trip of weights, optimizer state, metadata and RNG; damaged files.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "vae/checkpoint.h"
+#include "vae/config.h"
+#include "vae/errors.h"
+#include "vae/loss.h"
+
+namespace {
+namespace fs = std::filesystem;
+
+fs::path temp_dir() {
+  const fs::path dir = fs::temp_directory_path() / ("vae_ckpt_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+nlohmann::json small_config() {
+  auto config = vae::default_config_json();
+  vae::apply_override(config, "data.image_size=16");
+  vae::apply_override(config, "model.hidden_dims=[4,8]");
+  vae::apply_override(config, "model.latent_dim=3");
+  vae::apply_override(config, "model.batch_norm=true");
+  return config;
+}
+
+// Two Adam steps so that the optimizer has state worth restoring.
+void train_two_steps(vae::VAE& model, torch::optim::Adam& optimizer) {
+  for (int i = 0; i < 2; ++i) {
+    const auto x = torch::rand({4, 1, 16, 16});
+    const auto out = model->forward(x);
+    auto terms = vae::elbo_terms(out.reconstruction, x, out.mu, out.logvar, "bernoulli", 1.0);
+    optimizer.zero_grad();
+    terms.loss.backward();
+    optimizer.step();
+  }
+}
+
+TEST(Checkpoint, RoundTripRestoresOutputsOptimizerMetadataAndRng) {
+  torch::manual_seed(0);
+  const auto config_json = small_config();
+  vae::VAE model(vae::ModelOptions::from_config(vae::config_from_json(config_json)));
+  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-3));
+  train_two_steps(model, optimizer);
+  model->eval();
+
+  vae::CheckpointMeta meta;
+  meta.config = config_json;
+  meta.epoch = 3;
+  meta.step = 42;
+  meta.epoch_step = 5;
+  meta.metrics = {{"best_val_loss", 12.5}};
+  const auto path = (temp_dir() / "model.pt").string();
+  vae::save_checkpoint(path, meta, model, &optimizer);
+  const auto after_save = torch::rand({3});  // RNG advanced past the saved state
+
+  vae::CheckpointReader reader(path);
+  EXPECT_EQ(reader.meta().epoch, 3);
+  EXPECT_EQ(reader.meta().step, 42);
+  EXPECT_EQ(reader.meta().epoch_step, 5);
+  EXPECT_EQ(reader.meta().metrics["best_val_loss"].get<double>(), 12.5);
+  EXPECT_EQ(reader.meta().config, config_json);
+
+  vae::VAE loaded = reader.load_model(torch::kCPU);
+  loaded->eval();
+  const auto x = torch::rand({2, 1, 16, 16});
+  EXPECT_TRUE(torch::equal(model->forward(x).reconstruction, loaded->forward(x).reconstruction));
+
+  torch::optim::Adam restored(loaded->parameters(), torch::optim::AdamOptions(1e-3));
+  reader.load_optimizer(restored);
+  // Optimizer state is keyed by parameter identity: match the two models' parameters in order.
+  const auto key = [](const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); };
+  const auto original_params = model->parameters(), restored_params = loaded->parameters();
+  ASSERT_EQ(optimizer.state().size(), restored.state().size());
+  ASSERT_EQ(original_params.size(), restored_params.size());
+  for (size_t i = 0; i < original_params.size(); ++i) {
+    const auto& a = static_cast<const torch::optim::AdamParamState&>(
+        *optimizer.state().at(key(original_params[i])));
+    const auto& b = static_cast<const torch::optim::AdamParamState&>(
+        *restored.state().at(key(restored_params[i])));
+    EXPECT_EQ(a.step(), b.step());
+    EXPECT_TRUE(torch::equal(a.exp_avg(), b.exp_avg()));
+    EXPECT_TRUE(torch::equal(a.exp_avg_sq(), b.exp_avg_sq()));
+  }
+
+  reader.restore_rng();
+  EXPECT_TRUE(torch::equal(torch::rand({3}), after_save));
+}
+
+TEST(Checkpoint, OverwriteKeepsOnlyTheFinishedFile) {
+  const auto config_json = small_config();
+  vae::VAE model(vae::ModelOptions::from_config(vae::config_from_json(config_json)));
+  const auto dir = temp_dir() / "overwrite";
+  fs::remove_all(dir);
+  vae::CheckpointMeta meta;
+  meta.config = config_json;
+  vae::save_checkpoint((dir / "last.pt").string(), meta, model, nullptr);
+  meta.step = 7;
+  vae::save_checkpoint((dir / "last.pt").string(), meta, model, nullptr);
+  EXPECT_EQ(vae::CheckpointReader((dir / "last.pt").string()).meta().step, 7);
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 1);
+}
+
+TEST(Checkpoint, MissingDamagedAndForeignFilesAreCheckpointErrors) {
+  EXPECT_THROW(vae::CheckpointReader("/nonexistent/model.pt"), vae::CheckpointError);
+
+  const auto config_json = small_config();
+  vae::VAE model(vae::ModelOptions::from_config(vae::config_from_json(config_json)));
+  vae::CheckpointMeta meta;
+  meta.config = config_json;
+  const auto good = temp_dir() / "good.pt";
+  vae::save_checkpoint(good.string(), meta, model, nullptr);
+  std::ifstream in(good, std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+
+  const auto truncated = temp_dir() / "truncated.pt";
+  std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 3);
+  try {
+    vae::CheckpointReader reader(truncated.string());
+    FAIL() << "truncated checkpoint was accepted";
+  } catch (const vae::CheckpointError& error) {
+    EXPECT_NE(std::string(error.what()).find("truncated.pt"), std::string::npos) << error.what();
+  }
+
+  const auto text = temp_dir() / "text.pt";
+  std::ofstream(text) << "not a checkpoint";
+  EXPECT_THROW(vae::CheckpointReader(text.string()), vae::CheckpointError);
+
+  // A plain LibTorch archive without the vae format tag.
+  torch::serialize::OutputArchive foreign;
+  foreign.write("weights", torch::ones({2}));
+  const auto foreign_path = temp_dir() / "foreign.pt";
+  foreign.save_to(foreign_path.string());
+  try {
+    vae::CheckpointReader reader(foreign_path.string());
+    FAIL() << "foreign archive was accepted";
+  } catch (const vae::CheckpointError& error) {
+    EXPECT_NE(std::string(error.what()).find("not a vae checkpoint"), std::string::npos) << error.what();
+  }
+}
+
+}  // namespace

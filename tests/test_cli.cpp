@@ -1,0 +1,438 @@
+// The real `vae` program end to end: train -> sample -> reconstruct, files and PNG sizes, exit
+// codes and one-line messages for bad input, resume, Ctrl-C and non-finite losses.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "vae/checkpoint.h"
+#include "vae/image.h"
+
+extern char** environ;
+
+namespace {
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// Runs `vae ARGS` in `cwd` with optional environment assignments; captures stdout and stderr.
+Result vae_run(const fs::path& cwd, const std::vector<std::string>& args, const std::string& env = "") {
+  const fs::path out = cwd / ".stdout", err = cwd / ".stderr";
+  std::string command = "cd " + quote(cwd.string()) + " && " + env + " " + quote(VAE_BINARY);
+  for (const auto& arg : args) command += " " + quote(arg);
+  command += " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
+  const int status = std::system(command.c_str());
+  Result result;
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = read_text(out);
+  result.err = read_text(err);
+  return result;
+}
+
+// Lines of stderr that report an error (informational log lines do not count).
+size_t error_lines(const std::string& text) {
+  size_t count = 0;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) count += line.find("error") != std::string::npos ? 1 : 0;
+  return count;
+}
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("vae_cli_" + std::to_string(::getpid())) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// A small, fast configuration: 16x16 shapes, 8 batches of 32 per epoch.
+const char* kTinyConfig = R"({
+  "name": "tiny",
+  "data": {"image_size": 16, "train_size": 256, "val_size": 64},
+  "model": {"latent_dim": 4, "hidden_dims": [8, 16]},
+  "train": {"epochs": 2, "batch_size": 32, "log_every": 2, "grid_images": 16, "threads": 1}
+})";
+
+fs::path write_tiny_config(const fs::path& dir) {
+  std::ofstream(dir / "tiny.json") << kTinyConfig;
+  return dir / "tiny.json";
+}
+
+// Rows of metrics.csv without the header.
+std::vector<std::string> metric_rows(const fs::path& run) {
+  std::vector<std::string> rows;
+  std::istringstream in(read_text(run / "metrics.csv"));
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) rows.push_back(line);
+  return rows;
+}
+
+// "epoch,step,split,loss,..." -> the row for (split, step), or "".
+std::string row_for(const std::vector<std::string>& rows, const std::string& split, int64_t step) {
+  const std::string needle = "," + std::to_string(step) + "," + split + ",";
+  for (const auto& row : rows) {
+    if (row.find(needle) != std::string::npos) return row.substr(row.find(needle));
+  }
+  return "";
+}
+
+// The loss columns (loss, recon, kl, elbo) of a row, without rates and times.
+std::string loss_columns(const std::string& row) {
+  std::vector<std::string> fields;
+  std::stringstream in(row);
+  std::string field;
+  while (std::getline(in, field, ',')) fields.push_back(field);
+  // row_for strips the epoch: fields = "", step, split, loss, recon, kl, elbo, lr, ...
+  if (fields.size() < 7) return "";
+  return fields[3] + "," + fields[4] + "," + fields[5] + "," + fields[6];
+}
+
+class Chain : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fresh_dir("chain"));
+    write_tiny_config(*dir_);
+    train_ = new Result(vae_run(*dir_, {"train", "--config", "tiny.json"}));
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    delete train_;
+  }
+  static fs::path* dir_;
+  static Result* train_;
+};
+fs::path* Chain::dir_ = nullptr;
+Result* Chain::train_ = nullptr;
+
+TEST_F(Chain, TrainWritesTheRunDirectory) {
+  ASSERT_EQ(train_->code, 0) << train_->err;
+  const fs::path run = *dir_ / "runs" / "tiny";
+  EXPECT_NE(train_->out.find("run: runs/tiny"), std::string::npos) << train_->out;
+  for (const char* file : {"config.json", "train.log", "metrics.csv", "checkpoints/last.pt",
+                           "checkpoints/best.pt", "samples/epoch_001.png", "samples/epoch_002.png",
+                           "reconstructions/epoch_001.png", "reconstructions/epoch_002.png"}) {
+    EXPECT_TRUE(fs::is_regular_file(run / file)) << file;
+  }
+  EXPECT_TRUE(fs::is_symlink(*dir_ / "runs" / "latest"));
+  EXPECT_EQ(fs::canonical(*dir_ / "runs" / "latest"), fs::canonical(run));
+
+  const auto rows = metric_rows(run);
+  EXPECT_EQ(read_text(run / "metrics.csv").substr(0, 60).find("epoch,step,split,loss,recon,kl,elbo,lr,images_per_s,seconds"), 0u);
+  EXPECT_EQ(rows.size(), 8u + 2u);  // 16 steps logged every 2, plus a validation row per epoch
+  EXPECT_NE(row_for(rows, "val", 8), "");
+  EXPECT_NE(row_for(rows, "val", 16), "");
+  EXPECT_NE(read_text(run / "train.log").find("validation"), std::string::npos);
+
+  // Grids: 16 images of 16x16, 4 per row, padding 2 -> 4 * 18 + 2 = 74 square.
+  const auto samples = vae::load_image((run / "samples" / "epoch_002.png").string());
+  EXPECT_EQ(samples.width, 74);
+  EXPECT_EQ(samples.height, 74);
+  // Reconstructions: 8 validation images and their reconstructions, 4 per row -> 4 rows.
+  const auto reconstructions = vae::load_image((run / "reconstructions" / "epoch_002.png").string());
+  EXPECT_EQ(reconstructions.width, 74);
+  EXPECT_EQ(reconstructions.height, 74);
+
+  const vae::CheckpointReader last((run / "checkpoints" / "last.pt").string());
+  EXPECT_EQ(last.meta().epoch, 2);
+  EXPECT_EQ(last.meta().step, 16);
+  EXPECT_EQ(last.meta().config["name"], "tiny");
+}
+
+TEST_F(Chain, TrainingLowersTheValidationLoss) {
+  ASSERT_EQ(train_->code, 0) << train_->err;
+  const auto rows = metric_rows(*dir_ / "runs" / "tiny");
+  const double first = std::stod(loss_columns(row_for(rows, "val", 8)));
+  const double second = std::stod(loss_columns(row_for(rows, "val", 16)));
+  EXPECT_LT(second, first);
+}
+
+TEST_F(Chain, SampleUsesTheNewestCheckpointAndWritesAGrid) {
+  ASSERT_EQ(train_->code, 0) << train_->err;
+  const Result result = vae_run(*dir_, {"sample", "-n", "6", "--out", "six.png", "--seed", "3"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.err.find("newest run's checkpoint"), std::string::npos) << result.err;
+  EXPECT_NE(result.out.find("six.png"), std::string::npos);
+  const auto grid = vae::load_image((*dir_ / "six.png").string());
+  EXPECT_EQ(grid.width, 3 * 18 + 2);  // ceil(sqrt(6)) = 3 per row
+  EXPECT_EQ(grid.height, 2 * 18 + 2);
+  EXPECT_EQ(grid.channels, 1);
+  // The same seed gives the same picture; another seed another one.
+  ASSERT_EQ(vae_run(*dir_, {"sample", "-n", "6", "--out", "again.png", "--seed", "3"}).code, 0);
+  ASSERT_EQ(vae_run(*dir_, {"sample", "-n", "6", "--out", "other.png", "--seed", "4", "--nrow", "6",
+                            "--ckpt", "runs/tiny/checkpoints/best.pt"}).code, 0);
+  EXPECT_EQ(vae::load_image((*dir_ / "again.png").string()).pixels, grid.pixels);
+  const auto other = vae::load_image((*dir_ / "other.png").string());
+  EXPECT_EQ(other.width, 6 * 18 + 2);
+  EXPECT_EQ(other.height, 18 + 2);
+}
+
+TEST_F(Chain, ReconstructFitsAnyInputAndStacksOriginalsAboveReconstructions) {
+  ASSERT_EQ(train_->code, 0) << train_->err;
+  vae::Image rgb{40, 30, 3, std::vector<uint8_t>(40 * 30 * 3, 0)};
+  for (int64_t y = 10; y < 20; ++y) {
+    for (int64_t x = 15; x < 25; ++x) {
+      for (int64_t c = 0; c < 3; ++c) rgb.pixels[size_t((y * 40 + x) * 3 + c)] = 255;
+    }
+  }
+  vae::write_png((*dir_ / "wide.png").string(), rgb);
+  vae::Image gray{16, 16, 1, std::vector<uint8_t>(256, 0)};
+  for (size_t i = 100; i < 140; ++i) gray.pixels[i] = 255;
+  vae::write_png((*dir_ / "gray.png").string(), gray);
+
+  const Result result = vae_run(*dir_, {"reconstruct", "--input", "wide.png", "--input", "gray.png",
+                                        "--out", "rec.png"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.err.find("centre-cropped 40x30 to 30x30"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("converted RGB to gray"), std::string::npos) << result.err;
+  const auto picture = vae::load_image((*dir_ / "rec.png").string());
+  EXPECT_EQ(picture.width, 2 * 18 + 2);
+  EXPECT_EQ(picture.height, 2 * 18 + 2);
+  // Top-left tile is the first original: the grayscale, cropped input (bright square centred).
+  EXPECT_GT(picture.pixels[size_t((2 + 8) * picture.width + 2 + 8)], 200);
+}
+
+TEST_F(Chain, CommandsWithoutACheckpointExplainWhatToDo) {
+  const fs::path empty = fresh_dir("no_runs");
+  const Result sample = vae_run(empty, {"sample", "-n", "4"});
+  EXPECT_EQ(sample.code, 1);
+  EXPECT_NE(sample.err.find("no checkpoint found"), std::string::npos) << sample.err;
+  EXPECT_EQ(error_lines(sample.err), 1u) << sample.err;
+  const Result missing = vae_run(empty, {"sample", "--ckpt", "nope.pt"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("nope.pt"), std::string::npos);
+  std::ofstream(empty / "broken.pt") << "garbage";
+  const Result broken = vae_run(empty, {"sample", "--ckpt", "broken.pt"});
+  EXPECT_EQ(broken.code, 1);
+  EXPECT_NE(broken.err.find("broken.pt"), std::string::npos);
+  EXPECT_FALSE(fs::exists(empty / "samples.png"));
+}
+
+TEST_F(Chain, ReconstructRejectsUnreadableImages) {
+  ASSERT_EQ(train_->code, 0) << train_->err;
+  std::ofstream(*dir_ / "fake.png") << "not a png";
+  const Result result = vae_run(*dir_, {"reconstruct", "--input", "fake.png", "--out", "x.png"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_NE(result.err.find("fake.png"), std::string::npos) << result.err;
+  EXPECT_EQ(error_lines(result.err), 1u) << result.err;
+  EXPECT_FALSE(fs::exists(*dir_ / "x.png"));
+  EXPECT_EQ(vae_run(*dir_, {"reconstruct", "--input", "absent.png"}).code, 1);
+}
+
+TEST(Cli, VersionAndHelp) {
+  const fs::path dir = fresh_dir("version");
+  const Result version = vae_run(dir, {"--version"});
+  EXPECT_EQ(version.code, 0);
+  EXPECT_NE(version.out.find("vae 0."), std::string::npos) << version.out;
+  EXPECT_NE(version.out.find("LibTorch"), std::string::npos) << version.out;
+  EXPECT_NE(version.out.find("devices: cpu"), std::string::npos) << version.out;
+  const Result help = vae_run(dir, {"--help"});
+  EXPECT_EQ(help.code, 0);
+  for (const char* command : {"train", "sample", "reconstruct"}) {
+    EXPECT_NE(help.out.find(command), std::string::npos) << command;
+  }
+  EXPECT_EQ(vae_run(dir, {"train", "--help"}).code, 0);
+}
+
+struct BadInput {
+  std::string name;
+  std::vector<std::string> args;
+  std::string config;  // written to bad.json when not empty
+  std::string expected;
+};
+
+class CliBadInput : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(CliBadInput, ExitsTwoWithOneLineNamingTheProblem) {
+  const fs::path dir = fresh_dir("bad");
+  if (!GetParam().config.empty()) std::ofstream(dir / "bad.json") << GetParam().config;
+  write_tiny_config(dir);
+  const Result result = vae_run(dir, GetParam().args);
+  EXPECT_EQ(result.code, 2) << result.err;
+  EXPECT_EQ(error_lines(result.err), 1u) << result.err;
+  EXPECT_NE(result.err.find(GetParam().expected), std::string::npos) << result.err;
+  EXPECT_FALSE(fs::exists(dir / "runs" / "tiny")) << "a failed start must not create a run";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Configs, CliBadInput,
+    ::testing::Values(
+        BadInput{"UnknownKey", {"train", "--config", "bad.json"}, R"({"train": {"epoch": 1}})", "did you mean 'train.epochs'"},
+        BadInput{"MalformedJson", {"train", "--config", "bad.json"}, "{\n\"train\": {\"epochs\": 1,}\n}", "bad.json:2:"},
+        BadInput{"OutOfRange", {"train", "--config", "bad.json"}, R"({"optim": {"lr": -1}})", "optim.lr must be a number in"},
+        BadInput{"MissingConfig", {"train", "--config", "missing.json"}, "", "missing.json"},
+        BadInput{"SetOutOfRange", {"train", "--config", "tiny.json", "--set", "train.batch_size=0"}, "", "train.batch_size"},
+        BadInput{"SetUnknownKey", {"train", "--config", "tiny.json", "--set", "model.hiden_dims=[4]"}, "", "model.hidden_dims"},
+        BadInput{"GeometryTooSmall", {"train", "--config", "tiny.json", "--set", "data.image_size=8", "--set",
+                  "model.hidden_dims=[4,4,4,4,4]"}, "", "model.hidden_dims"},
+        BadInput{"UnknownDevice", {"train", "--config", "tiny.json", "--device", "tpu"}, "", "unknown device 'tpu'"},
+        BadInput{"NoConfig", {"train"}, "", "--config"},
+        BadInput{"UnknownOption", {"train", "--config", "tiny.json", "--bogus"}, "", "--bogus"},
+        BadInput{"UnknownCommand", {"frobnicate"}, "", "unknown command 'frobnicate'"}),
+    [](const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; });
+
+TEST(Cli, CudaRequestWithoutCudaIsAConfigError) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "CUDA present";
+  const fs::path dir = fresh_dir("cuda");
+  write_tiny_config(dir);
+  const Result result = vae_run(dir, {"train", "--config", "tiny.json", "--device", "cuda"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_NE(result.err.find("CUDA is not available"), std::string::npos) << result.err;
+}
+
+TEST(Cli, PrintConfigShowsResolvedValues) {
+  const fs::path dir = fresh_dir("print");
+  write_tiny_config(dir);
+  const Result result = vae_run(dir, {"train", "--config", "tiny.json", "--set", "loss.beta=4", "--print-config"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  const auto printed = nlohmann::json::parse(result.out);
+  EXPECT_EQ(printed["loss"]["beta"], 4);
+  EXPECT_EQ(printed["data"]["image_size"], 16);
+  EXPECT_EQ(printed["optim"]["name"], "adam");  // default filled in
+  EXPECT_FALSE(fs::exists(dir / "runs"));
+  const Result keys = vae_run(dir, {"train", "--list-keys"});
+  EXPECT_EQ(keys.code, 0);
+  EXPECT_NE(keys.out.find("train.max_steps = 0"), std::string::npos) << keys.out;
+}
+
+TEST(Cli, OutDirThatHoldsARunIsRefused) {
+  const fs::path dir = fresh_dir("out_taken");
+  write_tiny_config(dir);
+  ASSERT_EQ(vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.max_steps=1", "--out", "mine"}).code, 0);
+  const Result again = vae_run(dir, {"train", "--config", "tiny.json", "--out", "mine"});
+  EXPECT_EQ(again.code, 2);
+  EXPECT_NE(again.err.find("--resume"), std::string::npos) << again.err;
+  // Default run names are numbered instead.
+  ASSERT_EQ(vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.max_steps=1"}).code, 0);
+  ASSERT_EQ(vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.max_steps=1"}).code, 0);
+  EXPECT_TRUE(fs::exists(dir / "runs" / "tiny-2" / "checkpoints" / "last.pt"));
+  EXPECT_EQ(fs::canonical(dir / "runs" / "latest"), fs::canonical(dir / "runs" / "tiny-2"));
+}
+
+TEST(Cli, ResumedRunMatchesTheUninterruptedRun) {
+  const fs::path dir = fresh_dir("resume");
+  write_tiny_config(dir);
+  const Result whole = vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.max_steps=12", "--out", "whole"});
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  const Result first = vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.max_steps=6", "--out", "split"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_EQ(vae::CheckpointReader((dir / "split/checkpoints/last.pt").string()).meta().step, 6);
+  const Result second = vae_run(dir, {"train", "--resume", "split", "--set", "train.max_steps=12"});
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_NE(second.err.find("resuming at epoch 1 step 6"), std::string::npos) << second.err;
+
+  const auto a = metric_rows(dir / "whole"), b = metric_rows(dir / "split");
+  for (int64_t step : {8, 10, 12}) {
+    ASSERT_NE(row_for(a, "train", step), "") << step;
+    EXPECT_EQ(loss_columns(row_for(a, "train", step)), loss_columns(row_for(b, "train", step))) << step;
+  }
+  EXPECT_EQ(loss_columns(row_for(a, "val", 8)), loss_columns(row_for(b, "val", 8)));
+  EXPECT_EQ(loss_columns(row_for(a, "val", 12)), loss_columns(row_for(b, "val", 12)));
+  EXPECT_EQ(vae::CheckpointReader((dir / "split/checkpoints/last.pt").string()).meta().step, 12);
+}
+
+TEST(Cli, ResumeRejectsAConfigAndMissingRuns) {
+  const fs::path dir = fresh_dir("resume_bad");
+  write_tiny_config(dir);
+  const Result missing = vae_run(dir, {"train", "--resume", "nowhere"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("nowhere"), std::string::npos);
+  const Result both = vae_run(dir, {"train", "--resume", "nowhere", "--config", "tiny.json"});
+  EXPECT_EQ(both.code, 2);
+}
+
+// Starts `vae ARGS` in the background with output to files; returns its pid.
+pid_t spawn_vae(const fs::path& cwd, const std::vector<std::string>& args) {
+  std::vector<std::string> argv_storage = {VAE_BINARY};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& arg : argv_storage) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, (cwd / ".stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, (cwd / ".stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const fs::path previous = fs::current_path();
+  fs::current_path(cwd);
+  pid_t pid = -1;
+  const int failed = posix_spawn(&pid, VAE_BINARY, &actions, nullptr, argv.data(), environ);
+  fs::current_path(previous);
+  posix_spawn_file_actions_destroy(&actions);
+  return failed ? -1 : pid;
+}
+
+TEST(Cli, InterruptSavesStateAndResumeContinues) {
+  const fs::path dir = fresh_dir("sigint");
+  write_tiny_config(dir);
+  const pid_t pid = spawn_vae(dir, {"train", "--config", "tiny.json", "--set", "data.train_size=200000",
+                                    "--set", "train.log_every=1", "--out", "run"});
+  ASSERT_GT(pid, 0);
+  // Wait until at least two training steps are logged, then press Ctrl-C.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline &&
+         (!fs::exists(dir / "run" / "metrics.csv") || metric_rows(dir / "run").size() < 2)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const std::string err = read_text(dir / ".stderr");
+  EXPECT_NE(err.find("stopped by SIGINT"), std::string::npos) << err;
+  EXPECT_NE(err.find("vae train --resume run"), std::string::npos) << err;
+
+  const vae::CheckpointReader saved((dir / "run/checkpoints/last.pt").string());
+  const int64_t step = saved.meta().step;
+  EXPECT_GE(step, 2);
+  EXPECT_EQ(saved.meta().epoch, 0);
+  EXPECT_EQ(saved.meta().epoch_step, step);
+
+  const Result resumed = vae_run(dir, {"train", "--resume", "run", "--set",
+                                       "train.max_steps=" + std::to_string(step + 2)});
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(vae::CheckpointReader((dir / "run/checkpoints/last.pt").string()).meta().step, step + 2);
+  EXPECT_NE(row_for(metric_rows(dir / "run"), "train", step + 2), "");
+}
+
+TEST(Cli, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
+  const fs::path dir = fresh_dir("nan");
+  write_tiny_config(dir);
+  // Test hook: poison the loss at step 11, after epoch 1 (8 steps) was checkpointed.
+  const Result result = vae_run(dir, {"train", "--config", "tiny.json", "--out", "run"},
+                                "VAE_TEST_NAN_AT_STEP=11");
+  EXPECT_EQ(result.code, 1);
+  EXPECT_NE(result.err.find("non-finite loss"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("at step 11"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("last finite loss"), std::string::npos) << result.err;
+  const vae::CheckpointReader last((dir / "run/checkpoints/last.pt").string());
+  EXPECT_EQ(last.meta().step, 8);
+  EXPECT_NE(read_text(dir / "run" / "train.log").find("non-finite loss"), std::string::npos);
+}
+
+}  // namespace

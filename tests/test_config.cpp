@@ -1,0 +1,180 @@
+// Config parsing: defaults, strictness, messages, --set overrides.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "vae/config.h"
+#include "vae/errors.h"
+
+namespace {
+
+using nlohmann::json;
+
+std::string write_temp_config(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / ("vae_test_" + name + ".json");
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+// The ConfigError message thrown by `f`, or "" when nothing was thrown.
+template <class F>
+std::string config_error(F&& f) {
+  try {
+    f();
+  } catch (const vae::ConfigError& error) {
+    EXPECT_EQ(error.exit_code(), 2);
+    return error.what();
+  }
+  return "";
+}
+
+TEST(Config, DefaultsResolveToTypedConfig) {
+  const vae::Config config = vae::config_from_json(vae::default_config_json());
+  EXPECT_EQ(config.data.dataset, "shapes");
+  EXPECT_EQ(config.data.image_size, 32);
+  EXPECT_EQ(config.model.hidden_dims, (std::vector<int64_t>{32, 64, 128}));
+  EXPECT_EQ(config.loss.likelihood, "bernoulli");
+  EXPECT_DOUBLE_EQ(config.loss.beta, 1.0);
+  EXPECT_EQ(config.train.max_steps, 0);
+}
+
+TEST(Config, EveryParamHasDescriptionAndAllowedText) {
+  for (const auto& param : vae::config_params()) {
+    EXPECT_FALSE(param.description.empty()) << param.key;
+    EXPECT_FALSE(param.allowed.empty()) << param.key;
+  }
+  const std::vector<std::string> required = {
+      "data.dataset", "data.root", "data.image_size", "data.channels", "model.latent_dim",
+      "model.hidden_dims", "loss.likelihood", "loss.beta", "optim.name", "optim.lr",
+      "optim.weight_decay", "train.epochs", "train.max_steps", "train.batch_size", "train.seed",
+      "train.device"};
+  for (const auto& key : required) {
+    const auto& params = vae::config_params();
+    EXPECT_TRUE(std::any_of(params.begin(), params.end(), [&](const auto& p) { return p.key == key; }))
+        << key;
+  }
+}
+
+TEST(Config, FileValuesOverrideDefaults) {
+  const auto path = write_temp_config("ok", R"({"name": "x", "train": {"epochs": 7}, "optim": {"lr": 0.01}})");
+  const vae::Config config = vae::config_from_json(vae::load_config_json(path, {}));
+  EXPECT_EQ(config.name, "x");
+  EXPECT_EQ(config.train.epochs, 7);
+  EXPECT_DOUBLE_EQ(config.optim.lr, 0.01);
+  EXPECT_EQ(config.train.batch_size, 64);
+}
+
+TEST(Config, UnknownKeySuggestsClosestKey) {
+  const auto path = write_temp_config("typo", R"({"train": {"epoch": 3}})");
+  const std::string message = config_error([&] { vae::load_config_json(path, {}); });
+  EXPECT_NE(message.find("unknown key 'train.epoch'"), std::string::npos) << message;
+  EXPECT_NE(message.find("did you mean 'train.epochs'"), std::string::npos) << message;
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+}
+
+TEST(Config, KeyInWrongSectionSuggestsTheRightOne) {
+  const auto path = write_temp_config("section", R"({"data": {"lr": 0.1}})");
+  const std::string message = config_error([&] { vae::load_config_json(path, {}); });
+  EXPECT_NE(message.find("did you mean 'optim.lr'"), std::string::npos) << message;
+}
+
+TEST(Config, UnknownSectionIsAnError) {
+  const auto path = write_temp_config("sect", R"({"trian": {"epochs": 3}})");
+  const std::string message = config_error([&] { vae::load_config_json(path, {}); });
+  EXPECT_NE(message.find("unknown key 'trian'"), std::string::npos) << message;
+}
+
+TEST(Config, WrongTypeNamesKeyValueAndAllowed) {
+  const auto path = write_temp_config("type", R"({"train": {"batch_size": "big"}})");
+  const std::string message = config_error([&] { vae::load_config_json(path, {}); });
+  EXPECT_NE(message.find("train.batch_size must be an integer in [1, 65536], got \"big\""),
+            std::string::npos)
+      << message;
+}
+
+TEST(Config, OutOfRangeNamesKeyValueAndAllowed) {
+  const auto path = write_temp_config("range", R"({"train": {"batch_size": -3}})");
+  const std::string message = config_error([&] { vae::load_config_json(path, {}); });
+  EXPECT_NE(message.find("train.batch_size must be an integer in [1, 65536], got -3"),
+            std::string::npos)
+      << message;
+}
+
+TEST(Config, EnumValueListsChoices) {
+  const auto path = write_temp_config("enum", R"({"loss": {"likelihood": "laplace"}})");
+  const std::string message = config_error([&] { vae::load_config_json(path, {}); });
+  EXPECT_NE(message.find("one of: gaussian, bernoulli"), std::string::npos) << message;
+}
+
+TEST(Config, HiddenDimsMustBeNonEmptyIntegerList) {
+  for (const char* bad : {R"({"model": {"hidden_dims": []}})", R"({"model": {"hidden_dims": [32, 1.5]}})",
+                          R"({"model": {"hidden_dims": 32}})"}) {
+    const auto path = write_temp_config("dims", bad);
+    const std::string message = config_error([&] { vae::load_config_json(path, {}); });
+    EXPECT_NE(message.find("model.hidden_dims must be a non-empty list of integers"),
+              std::string::npos)
+        << bad << " -> " << message;
+  }
+}
+
+TEST(Config, MalformedJsonGivesLineAndColumn) {
+  const auto path = write_temp_config("malformed", "{\n  \"train\": {\n    \"epochs\": 3,\n  }\n}\n");
+  const std::string message = config_error([&] { vae::load_config_json(path, {}); });
+  EXPECT_NE(message.find(path + ":4:3: malformed JSON"), std::string::npos) << message;
+}
+
+TEST(Config, MissingFileIsAConfigError) {
+  const std::string message = config_error([] { vae::load_config_json("/nonexistent/x.json", {}); });
+  EXPECT_NE(message.find("/nonexistent/x.json"), std::string::npos) << message;
+}
+
+TEST(Config, TopLevelMustBeAnObject) {
+  const auto path = write_temp_config("array", "[1, 2]");
+  EXPECT_NE(config_error([&] { vae::load_config_json(path, {}); }).find("JSON object"), std::string::npos);
+}
+
+TEST(Config, SetOverridesParseNumbersListsAndBareStrings) {
+  const auto path = write_temp_config("set", "{}");
+  const json resolved = vae::load_config_json(
+      path, {"train.epochs=3", "optim.lr=3e-4", "model.hidden_dims=[8,16]", "optim.name=adamw",
+             "model.batch_norm=true", "name=\"quoted\""});
+  const vae::Config config = vae::config_from_json(resolved);
+  EXPECT_EQ(config.train.epochs, 3);
+  EXPECT_DOUBLE_EQ(config.optim.lr, 3e-4);
+  EXPECT_EQ(config.model.hidden_dims, (std::vector<int64_t>{8, 16}));
+  EXPECT_EQ(config.optim.name, "adamw");
+  EXPECT_TRUE(config.model.batch_norm);
+  EXPECT_EQ(config.name, "quoted");
+}
+
+TEST(Config, SetGoesThroughTheSameChecks) {
+  json resolved = vae::default_config_json();
+  EXPECT_NE(config_error([&] { vae::apply_override(resolved, "train.epochs=0"); })
+                .find("--set: train.epochs must be an integer in [1, 100000], got 0"),
+            std::string::npos);
+  EXPECT_NE(config_error([&] { vae::apply_override(resolved, "train.epoch=2"); })
+                .find("did you mean 'train.epochs'"),
+            std::string::npos);
+  EXPECT_NE(config_error([&] { vae::apply_override(resolved, "optim.lr=fast"); })
+                .find("optim.lr must be a number"),
+            std::string::npos);
+  EXPECT_NE(config_error([&] { vae::apply_override(resolved, "no_equals_sign"); }).find("KEY=VALUE"),
+            std::string::npos);
+}
+
+TEST(Config, BernoulliNeedsUnitRange) {
+  json resolved = vae::default_config_json();
+  vae::apply_override(resolved, "data.range=symmetric");
+  EXPECT_NE(config_error([&] { vae::config_from_json(resolved); }).find("data.range"), std::string::npos);
+  vae::apply_override(resolved, "loss.likelihood=gaussian");
+  EXPECT_NO_THROW(vae::config_from_json(resolved));
+}
+
+TEST(Config, PresetShapesConfigIsValid) {
+  const json resolved = vae::load_config_json(std::string(VAE_TEST_SOURCE_DIR) + "/configs/shapes.json", {});
+  const vae::Config config = vae::config_from_json(resolved);
+  EXPECT_EQ(config.data.dataset, "shapes");
+}
+
+}  // namespace
