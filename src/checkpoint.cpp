@@ -111,6 +111,11 @@ void CheckpointReader::load_weights(VAE& model) {
     torch::serialize::InputArchive model_archive;
     archive_->read("model", model_archive);
     model->load(model_archive);
+    // Module::load makes parameters share storage with the archive's tensors: give the model its
+    // own copies, so that two models loaded from one reader never alias each other.
+    torch::NoGradGuard no_grad;
+    for (auto& parameter : model->parameters()) parameter.set_data(parameter.data().clone());
+    for (auto& buffer : model->buffers()) buffer.set_data(buffer.data().clone());
   } catch (const c10::Error& error) {
     throw CheckpointError(path_ + ": weights do not match the stored config (" +
                           error.what_without_backtrace() + ")");

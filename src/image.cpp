@@ -120,7 +120,7 @@ torch::Tensor interleave_rows(const torch::Tensor& originals, const torch::Tenso
 }
 
 void write_grid_png(const std::string& path, const torch::Tensor& images, int64_t nrow) {
-  write_png(path, tensor_to_image(make_grid(images.detach().cpu(), nrow)));
+  write_png(path, tensor_to_image(make_grid(images.detach().cpu(), nrow, /*padding=*/2, kGridPadValue)));
 }
 
 Image fit_image(const Image& image, int64_t size, int64_t channels, std::string* steps) {

@@ -234,29 +234,25 @@ TrainSummary run_training(const TrainOptions& options) {
       meta.epoch_step = b + 1;
       window.add(terms, x.size(0));
 
+      // Progress: the bar on a terminal (every step, redrawn a few times a second), plain log
+      // lines otherwise; metrics.csv gets the window's mean every train.log_every steps.
       const bool log_now = meta.step % config.train.log_every == 0;
-      if (log_now) {
-        const double seconds = seconds_since(window_start);
-        const double rate = double(window.images) / std::max(seconds, 1e-9);
+      if (log_now || bar.enabled()) {
+        const double rate = double(window.images) / std::max(seconds_since(window_start), 1e-9);
         const auto mean = window.mean();
         const double eta = double(planned - meta.step) * double(config.train.batch_size) / rate;
-        metrics.row(epoch + 1, meta.step, "train", mean, lr, rate,
-                    elapsed_before + seconds_since(wall_start));
         const std::string line =
             fmt::format("epoch {}/{} step {}/{} {} | {:.0f} img/s | ETA {}", epoch + 1,
                         config.train.epochs, b + 1, batches, format_terms(mean), rate,
                         format_duration(eta));
-        if (stderr_is_terminal()) {
-          bar.update(line, double(meta.step) / double(planned));
-        } else {
-          spdlog::info("{}", line);
+        bar.update(line, double(meta.step) / double(planned));
+        if (log_now) {
+          metrics.row(epoch + 1, meta.step, "train", mean, lr, rate,
+                      elapsed_before + seconds_since(wall_start));
+          if (!bar.enabled()) spdlog::info("{}", line);
+          window = TermSums();
+          window_start = Clock::now();
         }
-        window = TermSums();
-        window_start = Clock::now();
-      } else if (stderr_is_terminal()) {
-        bar.update(fmt::format("epoch {}/{} step {}/{} loss {:.3f}", epoch + 1, config.train.epochs,
-                               b + 1, batches, loss_value),
-                   double(meta.step) / double(planned));
       }
       if (const int signal_number = stop_requested()) {
         bar.clear();

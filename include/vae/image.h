@@ -44,7 +44,11 @@ torch::Tensor make_grid(const torch::Tensor& images, int64_t nrow, int64_t paddi
 torch::Tensor interleave_rows(const torch::Tensor& originals, const torch::Tensor& reconstructions,
                               int64_t nrow);
 
-// Writes float images [N, C, H, W] in [0, 1] as one PNG grid with `nrow` images per row.
+// Grey between the tiles of written grids, so that dark images stand apart.
+constexpr double kGridPadValue = 0.5;
+
+// Writes float images [N, C, H, W] in [0, 1] as one PNG grid with `nrow` images per row,
+// padding 2 of kGridPadValue.
 void write_grid_png(const std::string& path, const torch::Tensor& images, int64_t nrow);
 
 // Brings any image to size x size with `channels` channels: centre crop to a square, area-style

@@ -24,6 +24,7 @@ class ProgressBar {
  public:
   explicit ProgressBar(bool enabled) : enabled_(enabled) {}
   ~ProgressBar() { clear(); }
+  bool enabled() const { return enabled_; }
   // Redraws the line at most a few times a second.
   void update(const std::string& text, double fraction);
   // Erases the line so that a log line can be printed cleanly.
