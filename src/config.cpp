@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <regex>
 #include <sstream>
 
 #include "vae/errors.h"
@@ -26,6 +27,8 @@ struct Spec {
   std::vector<std::string> choices;  // allowed strings; empty = any string
   std::string description;
   std::function<void(Config&, const json&)> assign;
+  std::string pattern = {};          // for strings: a regular expression the whole value matches
+  std::string pattern_text = {};     // how the pattern reads in messages
 };
 
 template <class Section, class Field>
@@ -55,6 +58,12 @@ Spec int_list_key(std::string key, std::vector<int64_t> def, int64_t lo, int64_t
                   std::string description, std::function<void(Config&, const json&)> assign) {
   return {std::move(key), Kind::IntList, def, double(lo), double(hi), {}, std::move(description),
           std::move(assign)};
+}
+
+Spec with_pattern(Spec spec, std::string pattern, std::string text) {
+  spec.pattern = std::move(pattern);
+  spec.pattern_text = std::move(text);
+  return spec;
 }
 
 // The one place every key is declared.
@@ -121,8 +130,9 @@ const std::vector<Spec>& specs() {
               bind(&Config::train, &TrainConfig::batch_size)),
       int_key("train.seed", 0, 0, 2147483647, "seed for weights, shuffling and sampling",
               bind(&Config::train, &TrainConfig::seed)),
-      string_key("train.device", "auto", {}, "auto | cpu | cuda | cuda:N | mps",
-                 bind(&Config::train, &TrainConfig::device)),
+      with_pattern(string_key("train.device", "auto", {}, "where to train",
+                              bind(&Config::train, &TrainConfig::device)),
+                   "auto|cpu|mps|cuda(:[0-9]+)?", "auto, cpu, cuda, cuda:N or mps"),
       int_key("train.threads", 0, 0, 1024, "CPU threads for LibTorch (0 = one per core)",
               bind(&Config::train, &TrainConfig::threads)),
       int_key("train.log_every", 50, 1, 1000000,
@@ -149,13 +159,18 @@ std::string format_number(double value) {
 }
 
 std::string allowed_text(const Spec& spec) {
-  const std::string range = "[" + format_number(spec.min) + ", " + format_number(spec.max) + "]";
+  const bool integral = spec.kind == Kind::Int || spec.kind == Kind::IntList;
+  const auto bound = [&](double value) {
+    return integral ? std::to_string(int64_t(value)) : format_number(value);
+  };
+  const std::string range = "[" + bound(spec.min) + ", " + bound(spec.max) + "]";
   switch (spec.kind) {
     case Kind::Int: return "an integer in " + range;
     case Kind::Float: return "a number in " + range;
     case Kind::Bool: return "true or false";
     case Kind::IntList: return "a non-empty list of integers in " + range;
     case Kind::String: {
+      if (!spec.pattern_text.empty()) return spec.pattern_text;
       if (spec.choices.empty()) return "a string";
       std::string text = "one of: ";
       for (size_t i = 0; i < spec.choices.size(); ++i) text += (i ? ", " : "") + spec.choices[i];
@@ -177,7 +192,9 @@ bool value_is_allowed(const Spec& spec, const json& value) {
     case Kind::String:
       return value.is_string() &&
              (spec.choices.empty() || std::find(spec.choices.begin(), spec.choices.end(),
-                                                value.get<std::string>()) != spec.choices.end());
+                                                value.get<std::string>()) != spec.choices.end()) &&
+             (spec.pattern.empty() ||
+              std::regex_match(value.get<std::string>(), std::regex(spec.pattern)));
     case Kind::IntList:
       if (!value.is_array() || value.empty()) return false;
       return std::all_of(value.begin(), value.end(), [&](const json& item) {

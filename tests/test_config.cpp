@@ -163,6 +163,17 @@ TEST(Config, SetGoesThroughTheSameChecks) {
             std::string::npos);
 }
 
+TEST(Config, DeviceIsCheckedWhenTheConfigIsRead) {
+  json resolved = vae::default_config_json();
+  for (const char* good : {"auto", "cpu", "cuda", "cuda:1", "mps"}) {
+    EXPECT_NO_THROW(vae::apply_override(resolved, std::string("train.device=") + good)) << good;
+  }
+  EXPECT_NE(config_error([&] { vae::apply_override(resolved, "train.device=gpu"); })
+                .find("train.device must be auto, cpu, cuda, cuda:N or mps, got \"gpu\""),
+            std::string::npos);
+  EXPECT_NE(config_error([&] { vae::apply_override(resolved, "train.device=cuda:x"); }), "");
+}
+
 TEST(Config, BernoulliNeedsUnitRange) {
   json resolved = vae::default_config_json();
   vae::apply_override(resolved, "data.range=symmetric");
