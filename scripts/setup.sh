@@ -9,6 +9,10 @@ packages=(
   libtorch-dev            # LibTorch 1.13 (CPU)
   libopenblas0-pthread    # fast BLAS for LibTorch; Debian's reference BLAS is ~4x slower here
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libstb-dev
+  zlib1g-dev              # gzip (MNIST .gz)
+  libturbojpeg0-dev       # fast JPEG decoding
+  libmatio-dev            # Flowers102 .mat split files
+  pkg-config
   libgtest-dev            # the test suite
 )
 missing=()

@@ -74,17 +74,47 @@ const std::vector<Spec>& specs() {
       string_key("description", "", {}, "free text saying what this preset is for (ignored)",
                  [](Config&, const json&) {}),
 
-      string_key("data.dataset", "shapes", {"shapes"}, "dataset source",
-                 bind(&Config::data, &DataConfig::dataset)),
-      string_key("data.root", "", {}, "folder holding the dataset files (unused by shapes)",
+      string_key("data.dataset", "shapes",
+                 {"shapes", "mnist", "fashion_mnist", "cifar10", "cifar100", "cinic10",
+                  "flowers102", "celeba", "folder"},
+                 "dataset source", bind(&Config::data, &DataConfig::dataset)),
+      string_key("data.root", "", {},
+                 "the dataset's unpacked folder, or the folder holding it (unused by shapes)",
                  bind(&Config::data, &DataConfig::root)),
       int_key("data.image_size", 32, 8, 1024, "height and width of the images the model sees",
               bind(&Config::data, &DataConfig::image_size)),
       int_key("data.channels", 1, 1, 3, "1 (gray) or 3 (RGB)",
               bind(&Config::data, &DataConfig::channels)),
+      int_key("data.center_crop", 0, 0, 16384, "centre crop before resizing (0 = none)",
+              bind(&Config::data, &DataConfig::center_crop)),
+      bool_key("data.flip", false, "random horizontal flip of training images",
+               bind(&Config::data, &DataConfig::flip)),
       string_key("data.range", "unit", {"unit", "symmetric"},
                  "pixel value range: unit = [0,1], symmetric = [-1,1]",
                  bind(&Config::data, &DataConfig::range)),
+      bool_key("data.binarize", false,
+               "dynamic binarisation: each pixel a fresh Bernoulli draw every time it is used",
+               bind(&Config::data, &DataConfig::binarize)),
+      float_key("data.val_fraction", 0.1, 0.0, 0.9,
+                "share of train held out for validation where the dataset has no official split",
+                bind(&Config::data, &DataConfig::val_fraction)),
+      int_key("data.workers", 0, 0, 256, "decoding threads (0 = one per core)",
+              bind(&Config::data, &DataConfig::workers)),
+      int_key("data.prefetch", 4, 1, 1024, "batches prepared ahead of the trainer",
+              bind(&Config::data, &DataConfig::prefetch)),
+      bool_key("data.drop_last", false, "drop the last, partial training batch of each epoch",
+               bind(&Config::data, &DataConfig::drop_last)),
+      bool_key("data.cache", false,
+               "decode and transform image files once into a memory-mapped uint8 store",
+               bind(&Config::data, &DataConfig::cache)),
+      string_key("data.cache_dir", "", {}, "folder of the cache stores (\"\" = $XDG_CACHE_HOME/vae or ~/.cache/vae)",
+                 bind(&Config::data, &DataConfig::cache_dir)),
+      bool_key("data.skip_missing", false,
+               "skip images a split file lists but that are absent (default: error)",
+               bind(&Config::data, &DataConfig::skip_missing)),
+      bool_key("data.skip_corrupt", false,
+               "skip images that cannot be decoded, counting them (default: error)",
+               bind(&Config::data, &DataConfig::skip_corrupt)),
       int_key("data.train_size", 20000, 1, 100000000, "items in the shapes training split",
               bind(&Config::data, &DataConfig::train_size)),
       int_key("data.val_size", 1000, 1, 100000000, "items in the shapes validation split",
@@ -389,6 +419,14 @@ Config config_from_json(const json& resolved) {
     }
     check_value(spec, *value, "config");
     spec.assign(config, *value);
+  }
+  if (config.data.dataset != "shapes" && config.data.root.empty()) {
+    throw ConfigError("config: data.root is required for data.dataset=" + config.data.dataset +
+                      "; point it at the unpacked dataset (see scripts/download/)");
+  }
+  if (config.data.binarize && config.data.range != "unit") {
+    throw ConfigError("config: data.binarize needs data.range=\"unit\", got data.range=\"" +
+                      config.data.range + "\"");
   }
   if (config.loss.likelihood == "bernoulli" && config.data.range != "unit") {
     throw ConfigError("config: loss.likelihood=bernoulli needs data.range=\"unit\" (pixel values "

@@ -32,14 +32,6 @@ bool inside(int64_t shape, double u, double v) {
 
 }  // namespace
 
-std::string split_name(Split split) {
-  switch (split) {
-    case Split::Train: return "train";
-    case Split::Val: return "val";
-    default: return "test";
-  }
-}
-
 std::vector<uint8_t> render_shape(const ShapeFactors& f, int64_t size) {
   std::vector<uint8_t> pixels(size_t(size * size), 0);
   const double radius = f.scale * kMaxRadius * double(size);
@@ -96,15 +88,6 @@ std::string ShapesDataset::describe() const {
   return "shapes " + split_name(split_) + ": " + std::to_string(items_) + " images " +
          std::to_string(channels_) + "x" + std::to_string(image_size_) + "x" +
          std::to_string(image_size_);
-}
-
-std::shared_ptr<ImageDataset> make_dataset(const Config& config, Split split) {
-  const auto& d = config.data;
-  const int64_t items = split == Split::Train ? d.train_size
-                        : split == Split::Val ? d.val_size
-                                              : d.test_size;
-  return std::make_shared<ShapesDataset>(config.train.seed, split, items, d.image_size,
-                                         d.channels);
 }
 
 }  // namespace vae

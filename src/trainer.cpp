@@ -88,6 +88,14 @@ std::string format_terms(const nlohmann::json& terms) {
                      terms["recon"].get<double>(), terms["kl"].get<double>());
 }
 
+// A uint8 batch as the model sees it: scaled to the data range on the device, and freshly
+// binarised (each pixel a Bernoulli draw with its intensity as probability) when data.binarize.
+torch::Tensor model_input(const torch::Tensor& images, const torch::Device& device,
+                          const Config& config) {
+  torch::Tensor x = to_model_input(images, device, config.data.range);
+  return config.data.binarize ? torch::bernoulli(x) : x;
+}
+
 double number_or(const nlohmann::json& object, const char* key, double fallback) {
   const auto found = object.find(key);
   return found != object.end() && found->is_number() ? found->get<double>() : fallback;
@@ -113,10 +121,8 @@ TrainSummary run_training(const TrainOptions& options) {
   auto optimizer = make_optimizer(config.optim, model);
   auto train_data = make_dataset(config, Split::Train);
   auto val_data = make_dataset(config, Split::Val);
-  BatchLoader train_loader(train_data, {config.train.batch_size, uint64_t(config.train.seed),
-                                        /*shuffle=*/true, /*drop_last=*/false});
-  BatchLoader val_loader(val_data, {config.train.batch_size, uint64_t(config.train.seed),
-                                    /*shuffle=*/false, /*drop_last=*/false});
+  BatchLoader train_loader(train_data, loader_options(config, Split::Train));
+  BatchLoader val_loader(val_data, loader_options(config, Split::Val));
 
   CheckpointMeta meta;
   meta.config = options.config;
@@ -210,9 +216,12 @@ TrainSummary run_training(const TrainOptions& options) {
   while (meta.epoch < config.train.epochs && !reached_max_steps()) {
     const int64_t epoch = meta.epoch;  // 0-based epoch in progress
     model->train();
+    const auto stream = train_loader.stream(epoch, meta.epoch_step);
     for (int64_t b = meta.epoch_step; b < batches; ++b) {
       if (reached_max_steps()) break;  // stop mid-epoch; validate and save below
-      const torch::Tensor x = to_model_input(train_loader.batch(epoch, b), device, config.data.range);
+      const torch::Tensor images = stream->next();
+      if (!images.defined()) break;  // every remaining item was skipped as corrupt
+      const torch::Tensor x = model_input(images, device, config);
       const VaeOutput out = model->forward(x);
       const ElboTerms terms = elbo_terms(out.reconstruction, x, out.mu, out.logvar,
                                          config.loss.likelihood, config.loss.beta);
@@ -267,6 +276,10 @@ TrainSummary run_training(const TrainOptions& options) {
       }
     }
     bar.clear();
+    if (train_loader.skipped_items() > 0) {
+      spdlog::warn("{} training images could not be decoded and were skipped so far",
+                   train_loader.skipped_items());
+    }
     if (meta.epoch_step >= batches) {
       meta.epoch = epoch + 1;
       meta.epoch_step = 0;
@@ -277,8 +290,9 @@ TrainSummary run_training(const TrainOptions& options) {
     TermSums val;
     {
       torch::NoGradGuard no_grad;
-      for (int64_t b = 0; b < val_loader.batches_per_epoch(); ++b) {
-        const torch::Tensor x = to_model_input(val_loader.batch(0, b), device, config.data.range);
+      const auto val_stream = val_loader.stream(/*epoch=*/0);
+      for (torch::Tensor images = val_stream->next(); images.defined(); images = val_stream->next()) {
+        const torch::Tensor x = model_input(images, device, config);
         const VaeOutput out = model->forward(x);
         val.add(elbo_terms(out.reconstruction, x, out.mu, out.logvar, config.loss.likelihood,
                            config.loss.beta),

@@ -435,4 +435,69 @@ TEST(Cli, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
   EXPECT_NE(read_text(dir / "run" / "train.log").find("non-finite loss"), std::string::npos);
 }
 
+const fs::path kSharedData = fs::path(VAE_SOURCE_DIR) / ".." / "shared" / "data";
+
+TEST(CliData, InfoBenchAndTrainOnTheCifarSubset) {
+  const fs::path cifar = kSharedData / "cifar10-subset";
+  if (!fs::exists(cifar)) GTEST_SKIP() << "no CIFAR-10 subset";
+  const fs::path dir = fresh_dir("data_cifar");
+  const std::vector<std::string> data = {"--set", "data.dataset=cifar10", "--set", "data.root=" + cifar.string(),
+                                         "--set", "data.channels=3"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), data.begin(), data.end());
+    return args;
+  };
+  const Result info = vae_run(dir, with({"data", "info", "--out", "preview.png"}));
+  ASSERT_EQ(info.code, 0) << info.err;
+  EXPECT_NE(info.out.find("train: 3600 images"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("val: 400 images"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("test: 1000 images"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("3x32x32"), std::string::npos) << info.out;
+  const auto preview = vae::load_image((dir / "preview.png").string());
+  EXPECT_EQ(preview.width, 8 * 34 + 2);  // 64 images of 32x32, 8 per row
+  EXPECT_EQ(preview.channels, 3);
+
+  const Result bench = vae_run(dir, with({"data", "bench", "--epochs", "2"}));
+  ASSERT_EQ(bench.code, 0) << bench.err;
+  std::istringstream lines(bench.out);
+  std::string line;
+  int epochs = 0;
+  while (std::getline(lines, line)) {
+    const auto record = nlohmann::json::parse(line);
+    ++epochs;
+    EXPECT_EQ(record["epoch"], epochs);
+    EXPECT_EQ(record["images"], 3600);
+    EXPECT_GT(record["images_per_s"].get<double>(), 0.0);
+    EXPECT_TRUE(record.contains("seconds"));
+    EXPECT_TRUE(record.contains("cached"));
+  }
+  EXPECT_EQ(epochs, 2);
+
+  const Result train = vae_run(dir, with({"train", "--config", write_tiny_config(dir).string(), "--set",
+                                          "data.image_size=32", "--set", "train.max_steps=3", "--out", "run"}));
+  ASSERT_EQ(train.code, 0) << train.err;
+  EXPECT_NE(train.err.find("cifar10 train: 3600 images 3x32x32"), std::string::npos) << train.err;
+}
+
+TEST(CliData, DamagedFilesGiveOneLineNamingTheFile) {
+  const fs::path cifar = kSharedData / "cifar10-subset" / "cifar-10-batches-bin";
+  if (!fs::exists(cifar)) GTEST_SKIP() << "no CIFAR-10 subset";
+  const fs::path dir = fresh_dir("data_damaged");
+  fs::create_directories(dir / "cifar-10-batches-bin");
+  fs::copy_file(cifar / "test_batch.bin", dir / "cifar-10-batches-bin" / "test_batch.bin");
+  fs::copy_file(cifar / "data_batch_1.bin", dir / "cifar-10-batches-bin" / "data_batch_1.bin");
+  std::ofstream(dir / "cifar-10-batches-bin" / "data_batch_1.bin", std::ios::app) << "extra";
+  const Result damaged = vae_run(dir, {"data", "info", "--set", "data.dataset=cifar10", "--set",
+                                       "data.root=" + dir.string()});
+  EXPECT_EQ(damaged.code, 1);
+  EXPECT_EQ(error_lines(damaged.err), 1u) << damaged.err;
+  EXPECT_NE(damaged.err.find("data_batch_1.bin"), std::string::npos) << damaged.err;
+
+  const Result wrong_root = vae_run(dir, {"data", "bench", "--set", "data.dataset=mnist", "--set",
+                                          "data.root=" + (dir / "nowhere").string()});
+  EXPECT_EQ(wrong_root.code, 1);
+  EXPECT_NE(wrong_root.err.find("nowhere"), std::string::npos) << wrong_root.err;
+  EXPECT_EQ(error_lines(wrong_root.err), 1u) << wrong_root.err;
+}
+
 }  // namespace

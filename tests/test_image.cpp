@@ -62,6 +62,20 @@ TEST(Image, TensorConversionsRoundTrip) {
   EXPECT_EQ(back.pixels, image.pixels);
 }
 
+TEST(Image, ImageToTensorOwnsItsMemory) {
+  torch::Tensor gray, rgb;
+  {
+    const auto one = gradient(6, 4, 1), three = gradient(6, 4, 3);
+    gray = vae::image_to_tensor(one);
+    rgb = vae::image_to_tensor(three);
+    EXPECT_NE(gray.data_ptr<uint8_t>(), one.pixels.data());
+  }
+  std::vector<uint8_t> overwrite(4096, 7);  // reuse the freed memory
+  EXPECT_EQ(vae::tensor_to_image(gray.to(torch::kFloat) / 255.0).pixels, gradient(6, 4, 1).pixels);
+  EXPECT_EQ(vae::tensor_to_image(rgb.to(torch::kFloat) / 255.0).pixels, gradient(6, 4, 3).pixels);
+  EXPECT_TRUE(gray.is_contiguous());
+}
+
 TEST(Image, MakeGridMatchesTorchvisionLayout) {
   // torchvision.utils.make_grid(x[10, 3, 4, 5], nrow=4, padding=2): 3 rows, 4 columns,
   // height 3 * (4 + 2) + 2 = 20, width 4 * (5 + 2) + 2 = 30.

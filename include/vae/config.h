@@ -13,11 +13,22 @@
 namespace vae {
 
 struct DataConfig {
-  std::string dataset;   // which source: "shapes" (built in)
-  std::string root;      // folder holding the dataset's files (unused by "shapes")
+  std::string dataset;   // which source: shapes (built in), mnist, cifar10, celeba, folder, ...
+  std::string root;      // the dataset's unpacked folder or the folder holding it
   int64_t image_size;    // height = width of the images the model sees
   int64_t channels;      // 1 (gray) or 3 (RGB)
+  int64_t center_crop;   // centre crop before resizing; 0 = none
+  bool flip;             // random horizontal flip (training split only)
   std::string range;     // "unit" = [0, 1] or "symmetric" = [-1, 1]
+  bool binarize;         // dynamic binarisation: a fresh Bernoulli draw per use
+  double val_fraction;   // validation share carved from train where there is no official split
+  int64_t workers;       // decoding threads (0 = one per core)
+  int64_t prefetch;      // batches decoded ahead of the trainer
+  bool drop_last;        // drop the last, partial training batch
+  bool cache;            // decode once into a memory-mapped uint8 store
+  std::string cache_dir; // where stores live ("" = <root>/.vae-cache)
+  bool skip_missing;     // skip images a split file lists but that are absent
+  bool skip_corrupt;     // skip images that cannot be decoded
   int64_t train_size;    // items in the procedural training split
   int64_t val_size;      // items in the procedural validation split
   int64_t test_size;     // items in the procedural test split

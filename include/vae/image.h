@@ -1,33 +1,15 @@
-// Images on disk and in grids: reading PNG/JPEG/BMP (stb_image), writing PNG (stb_image_write,
-// every return value checked, written to a temporary file and renamed so that no partial file is
-// ever left), torchvision-style grids, and fitting an arbitrary picture to the model's input.
+// Images as tensors: conversions between Image and tensors, torchvision-style grids, and grid PNGs.
 #pragma once
 
 #include <torch/torch.h>
+
+#include "vae/image_io.h"
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace vae {
-
-// 8-bit image, interleaved, row-major: pixels[(y * width + x) * channels + c].
-struct Image {
-  int64_t width = 0;
-  int64_t height = 0;
-  int64_t channels = 0;  // 1 gray, 3 RGB
-  std::vector<uint8_t> pixels;
-};
-
-// Largest side accepted from an image header (guards against absurd declared sizes).
-constexpr int64_t kMaxImageSide = 16384;
-
-// Reads a PNG, JPEG or BMP as gray (1 channel) or RGB (3 channels, alpha dropped).
-// Throws IoError if unreadable, DataError if not a supported or valid image.
-Image load_image(const std::string& path);
-
-// Writes a PNG atomically. Throws IoError naming the path on any failure.
-void write_png(const std::string& path, const Image& image);
 
 // float [C, H, W] in [0, 1] (clamped) -> Image. C must be 1 or 3.
 Image tensor_to_image(const torch::Tensor& chw);
@@ -50,9 +32,5 @@ constexpr double kGridPadValue = 0.5;
 // Writes float images [N, C, H, W] in [0, 1] as one PNG grid with `nrow` images per row,
 // padding 2 of kGridPadValue.
 void write_grid_png(const std::string& path, const torch::Tensor& images, int64_t nrow);
-
-// Brings any image to size x size with `channels` channels: centre crop to a square, area-style
-// resize, gray <-> RGB. `steps` receives a human-readable account of what was done.
-Image fit_image(const Image& image, int64_t size, int64_t channels, std::string* steps);
 
 }  // namespace vae

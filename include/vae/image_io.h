@@ -1,0 +1,34 @@
+// Image files without LibTorch: reading PNG/JPEG/BMP, writing PNG (every return value checked,
+// written to a temporary file and renamed so that no partial file is ever left), and fitting an
+// arbitrary picture to a model's input for `vae reconstruct`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vae {
+
+// 8-bit image, interleaved, row-major: pixels[(y * width + x) * channels + c].
+struct Image {
+  int64_t width = 0;
+  int64_t height = 0;
+  int64_t channels = 0;  // 1 gray, 3 RGB
+  std::vector<uint8_t> pixels;
+};
+
+// Largest side accepted from an image header (guards against absurd declared sizes).
+constexpr int64_t kMaxImageSide = 16384;
+
+// Reads a PNG, JPEG or BMP as gray (1 channel) or RGB (3 channels, alpha dropped).
+// Throws IoError if unreadable, DataError if not a supported or valid image.
+Image load_image(const std::string& path);
+
+// Writes a PNG atomically. Throws IoError naming the path on any failure.
+void write_png(const std::string& path, const Image& image);
+
+// Brings any image to size x size with `channels` channels: centre crop to a square, area-style
+// resize, gray <-> RGB. `steps` receives a human-readable account of what was done.
+Image fit_image(const Image& image, int64_t size, int64_t channels, std::string* steps);
+
+}  // namespace vae

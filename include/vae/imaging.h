@@ -1,0 +1,56 @@
+// Decoding and deterministic transforms of images, without LibTorch: fast JPEG decoding with
+// libjpeg-turbo (with DCT-domain downscaling when the output is much smaller than the picture),
+// PNG/BMP through stb_image, centre crop, antialiased resize matching torchvision's Resize on PIL
+// images (PIL's bilinear filter with support scaled by the reduction), gray<->RGB, and
+// horizontal flip.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "vae/image_io.h"
+
+namespace vae {
+
+// The deterministic part of the data transforms, in the order torchvision applies them:
+// centre crop to `center_crop` (0 = none; a crop larger than the image pads with zeros as
+// torchvision does), resize to `image_size` x `image_size`, then convert to `channels`.
+struct TransformSpec {
+  int64_t center_crop = 0;
+  int64_t image_size = 32;
+  int64_t channels = 3;
+};
+
+// Decodes an encoded PNG/JPEG/BMP held in memory as gray (1) or RGB (3). `name` is used in errors.
+// Truncated or damaged data, non-images and absurd header dimensions (> kMaxImageSide) are
+// DataErrors naming `name`.
+Image decode_image(const uint8_t* data, size_t size, const std::string& name);
+
+// decode_image + transforms. For JPEGs it may decode at 1/2, 1/4 or 1/8 scale (libjpeg-turbo
+// DCT scaling) when the cropped region stays at least twice the output size; the result then
+// differs from a full-size decode by a small amount (see the tests for the bound).
+Image decode_and_transform(const uint8_t* data, size_t size, const std::string& name,
+                           const TransformSpec& spec);
+
+// Reads the file and calls decode_and_transform. Missing/unreadable file: IoError.
+Image load_and_transform(const std::string& path, const TransformSpec& spec);
+
+// Centre crop to size x size, as torchvision.transforms.CenterCrop on PIL images (offsets rounded
+// as torchvision does; zero padding when the crop is larger than the image).
+Image center_crop(const Image& image, int64_t size);
+
+// Resize to width x height with PIL's antialiased bilinear (triangle) filter, as
+// torchvision.transforms.Resize((h, w)) does on PIL images; matches PIL within +-1 per pixel.
+Image resize_bilinear_antialias(const Image& image, int64_t width, int64_t height);
+
+// Gray <-> RGB. RGB to gray uses ITU-R BT.601 luma as PIL's convert("L"): (299 R + 587 G + 114 B) / 1000.
+Image convert_channels(const Image& image, int64_t channels);
+
+// Applies crop, resize and channel conversion of `spec` to a decoded image.
+Image apply_transforms(const Image& image, const TransformSpec& spec);
+
+// Mirrors left-right in place.
+void flip_horizontal(Image& image);
+
+}  // namespace vae
