@@ -197,6 +197,12 @@ torch::Tensor to_model_input(const torch::Tensor& batch, const torch::Device& de
   return range == "symmetric" ? x / 127.5 - 1.0 : x / 255.0;
 }
 
+torch::Tensor model_input(const torch::Tensor& batch, const torch::Device& device,
+                          const Config& config) {
+  torch::Tensor x = to_model_input(batch, device, config.data.range);
+  return config.data.binarize ? torch::bernoulli(x) : x;
+}
+
 torch::Tensor to_unit_range(const torch::Tensor& images, const std::string& range) {
   auto unit = range == "symmetric" ? (images + 1.0) / 2.0 : images;
   return unit.clamp(0.0, 1.0);

@@ -88,14 +88,6 @@ std::string format_terms(const nlohmann::json& terms) {
                      terms["recon"].get<double>(), terms["kl"].get<double>());
 }
 
-// A uint8 batch as the model sees it: scaled to the data range on the device, and freshly
-// binarised (each pixel a Bernoulli draw with its intensity as probability) when data.binarize.
-torch::Tensor model_input(const torch::Tensor& images, const torch::Device& device,
-                          const Config& config) {
-  torch::Tensor x = to_model_input(images, device, config.data.range);
-  return config.data.binarize ? torch::bernoulli(x) : x;
-}
-
 double number_or(const nlohmann::json& object, const char* key, double fallback) {
   const auto found = object.find(key);
   return found != object.end() && found->is_number() ? found->get<double>() : fallback;

@@ -128,6 +128,28 @@ TEST(Datasets, CifarTestPixelsMatchTheRecordBytes) {
   EXPECT_EQ(count(vae::make_dataset(config, vae::Split::Val)), 400u);
 }
 
+TEST(Datasets, Cifar100UsesFineLabelsAndItsOwnFileNames) {
+  const fs::path root = temp_dir("cifar100") / "cifar-100-binary";
+  fs::create_directories(root);
+  for (const char* name : {"train.bin", "test.bin"}) {
+    std::ofstream out(root / name, std::ios::binary);
+    for (int record = 0; record < 10; ++record) {
+      out.put(char(record % 20));        // coarse label
+      out.put(char(50 + record));        // fine label
+      for (int i = 0; i < 3072; ++i) out.put(char((i + record) % 256));
+    }
+  }
+  const auto config = config_for({"data.dataset=cifar100", "data.root=" + root.parent_path().string(),
+                                  "data.channels=3", "data.val_fraction=0.2"});
+  EXPECT_EQ(count(vae::make_dataset(config, vae::Split::Train)), 8u);
+  EXPECT_EQ(count(vae::make_dataset(config, vae::Split::Val)), 2u);
+  auto test = vae::make_dataset(config, vae::Split::Test);
+  ASSERT_EQ(count(test), 10u);
+  const auto item = test->get(3);
+  EXPECT_EQ(item.target.item<float>(), 53.0f);
+  EXPECT_EQ(item.data[1][0][2].item<int>(), (1024 + 2 + 3) % 256);  // green plane, row 0, column 2
+}
+
 // ---- Flowers102 (real .mat files, partial JPEG sample) ----
 
 TEST(Datasets, FlowersNeedsSkipMissingForThePartialSample) {

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "vae/config.h"
 #include "vae/loader.h"
 #include "vae/shapes.h"
 
@@ -72,6 +73,21 @@ TEST(Loader, ModelInputRanges) {
   const auto symmetric = vae::to_model_input(batch, torch::kCPU, "symmetric");
   EXPECT_TRUE(torch::allclose(symmetric.flatten(), torch::tensor({-1.0f, 1.0f, -0.6f})));
   EXPECT_TRUE(torch::allclose(vae::to_unit_range(symmetric, "symmetric"), unit));
+}
+
+TEST(Loader, DynamicBinarisationDrawsFreshBinaryImages) {
+  auto resolved = vae::default_config_json();
+  vae::apply_override(resolved, "data.binarize=true");
+  const auto config = vae::config_from_json(resolved);
+  const auto batch = torch::full({4, 1, 32, 32}, 64, torch::kUInt8);  // intensity 64/255 = 0.25
+  const auto a = vae::model_input(batch, torch::kCPU, config);
+  const auto b = vae::model_input(batch, torch::kCPU, config);
+  EXPECT_TRUE(torch::equal(a, a.round()));  // only 0 and 1
+  EXPECT_NEAR(a.mean().item<double>(), 64.0 / 255.0, 0.03);
+  EXPECT_FALSE(torch::equal(a, b));  // a fresh draw each time
+  vae::apply_override(resolved, "data.binarize=false");
+  const auto plain = vae::model_input(batch, torch::kCPU, vae::config_from_json(resolved));
+  EXPECT_TRUE(torch::allclose(plain, torch::full({4, 1, 32, 32}, 64.0 / 255.0)));
 }
 
 }  // namespace
