@@ -27,16 +27,15 @@ nlohmann::json small_config() {
   return config;
 }
 
-// Two Adam steps so that the optimizer has state worth restoring.
-void train_two_steps(vae::VAE& model, torch::optim::Adam& optimizer) {
-  for (int i = 0; i < 2; ++i) {
-    const auto x = torch::rand({4, 1, 16, 16});
-    const auto out = model->forward(x);
-    auto terms = vae::elbo_terms(out.reconstruction, x, out.mu, out.logvar, "bernoulli", 1.0);
-    optimizer.zero_grad();
-    terms.loss.backward();
-    optimizer.step();
-  }
+// One optimizer step on a random batch (the global RNG picks the batch and the noise).
+void train_step(vae::VAE& model, torch::optim::Optimizer& optimizer) {
+  model->train();
+  const auto x = torch::rand({4, 1, 16, 16});
+  const auto out = model->forward(x);
+  auto terms = vae::elbo_terms(out.reconstruction, x, out.mu, out.logvar, "bernoulli", 1.0);
+  optimizer.zero_grad();
+  terms.loss.backward();
+  optimizer.step();
 }
 
 TEST(Checkpoint, RoundTripRestoresOutputsOptimizerMetadataAndRng) {
@@ -44,7 +43,8 @@ TEST(Checkpoint, RoundTripRestoresOutputsOptimizerMetadataAndRng) {
   const auto config_json = small_config();
   vae::VAE model(vae::ModelOptions::from_config(vae::config_from_json(config_json)));
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-3));
-  train_two_steps(model, optimizer);
+  train_step(model, optimizer);  // two steps, so that the optimizer has state worth restoring
+  train_step(model, optimizer);
   model->eval();
 
   vae::CheckpointMeta meta;
@@ -74,14 +74,8 @@ TEST(Checkpoint, RoundTripRestoresOutputsOptimizerMetadataAndRng) {
   // The restored optimizer continues exactly as the original would: one more identical step on
   // both gives identical weights, and differs from a step taken with a fresh optimizer.
   auto one_step = [&](vae::VAE& m, torch::optim::Optimizer& o) {
-    m->train();
-    torch::manual_seed(5);
-    const auto input = torch::rand({4, 1, 16, 16});
-    const auto out = m->forward(input);
-    auto terms = vae::elbo_terms(out.reconstruction, input, out.mu, out.logvar, "bernoulli", 1.0);
-    o.zero_grad();
-    terms.loss.backward();
-    o.step();
+    torch::manual_seed(5);  // the same batch and noise for each
+    train_step(m, o);
   };
   vae::VAE third = reader.load_model(torch::kCPU);
   torch::optim::Adam fresh_for_third(third->parameters(), torch::optim::AdamOptions(1e-3));
