@@ -16,7 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-enum class Kind { Int, Float, Bool, String, IntList };
+enum class Kind { Int, Float, Bool, String, IntList, IntOrList };
 
 struct Spec {
   std::string key;
@@ -53,6 +53,15 @@ Spec string_key(std::string key, std::string def, std::vector<std::string> choic
                 std::string description, std::function<void(Config&, const json&)> assign) {
   return {std::move(key), Kind::String, def, 0, 0, std::move(choices), std::move(description),
           std::move(assign)};
+}
+// An integer for every block, or a list with one per block.
+Spec int_or_list_key(std::string key, int64_t def, int64_t lo, int64_t hi, std::string description,
+                     std::vector<int64_t> ModelConfig::*field) {
+  return {std::move(key), Kind::IntOrList, def, double(lo), double(hi), {}, std::move(description),
+          [field](Config& config, const json& value) {
+            config.model.*field = value.is_array() ? value.get<std::vector<int64_t>>()
+                                                   : std::vector<int64_t>{value.get<int64_t>()};
+          }};
 }
 Spec int_list_key(std::string key, std::vector<int64_t> def, int64_t lo, int64_t hi,
                   std::string description, std::function<void(Config&, const json&)> assign) {
@@ -122,35 +131,106 @@ const std::vector<Spec>& specs() {
       int_key("data.test_size", 1000, 1, 100000000, "items in the shapes test split",
               bind(&Config::data, &DataConfig::test_size)),
 
+      string_key("model.type", "conv", {"conv", "mlp"},
+                 "conv = convolutional VAE; mlp = fully connected VAE on flattened images",
+                 bind(&Config::model, &ModelConfig::type)),
       int_key("model.latent_dim", 10, 1, 4096, "size of the latent code z",
               bind(&Config::model, &ModelConfig::latent_dim)),
       int_list_key("model.hidden_dims", {32, 64, 128}, 1, 4096,
-                   "output channels of each encoder conv block; the decoder mirrors them",
+                   "conv: output channels of each encoder block (the decoder mirrors them); "
+                   "mlp: widths of the hidden layers",
                    bind(&Config::model, &ModelConfig::hidden_dims)),
-      int_key("model.kernel_size", 4, 1, 15, "kernel size of every conv block",
-              bind(&Config::model, &ModelConfig::kernel_size)),
-      int_key("model.stride", 2, 1, 4, "stride of every conv block",
-              bind(&Config::model, &ModelConfig::stride)),
-      int_key("model.padding", 1, 0, 7, "zero padding of every conv block",
-              bind(&Config::model, &ModelConfig::padding)),
-      bool_key("model.batch_norm", false, "BatchNorm after each conv block",
+      int_or_list_key("model.kernel_size", 4, 1, 15, "conv kernel size, for all blocks or per block",
+                      &ModelConfig::kernel_size),
+      int_or_list_key("model.stride", 2, 1, 4, "conv stride, for all blocks or per block",
+                      &ModelConfig::stride),
+      int_or_list_key("model.padding", 1, 0, 7, "conv zero padding, for all blocks or per block",
+                      &ModelConfig::padding),
+      bool_key("model.batch_norm", false, "BatchNorm in each conv block",
                bind(&Config::model, &ModelConfig::batch_norm)),
+      string_key("model.norm_position", "before_activation",
+                 {"before_activation", "after_activation"},
+                 "BatchNorm placement: conv-BN-act or conv-act-BN",
+                 bind(&Config::model, &ModelConfig::norm_position)),
       string_key("model.activation", "relu", {"relu", "leaky_relu", "silu"},
-                 "activation after each conv block",
+                 "activation of each block (leaky_relu: slope 0.01)",
                  bind(&Config::model, &ModelConfig::activation)),
+      string_key("model.downsample", "stride", {"stride", "maxpool"},
+                 "encoder down-sampling: strided convs, or conv + activation + 2x2 max-pool",
+                 bind(&Config::model, &ModelConfig::downsample)),
+      string_key("model.upsample", "mirror", {"mirror", "convt2"},
+                 "decoder up-sampling: transposed convs mirroring the encoder, or k2 s2 ones",
+                 bind(&Config::model, &ModelConfig::upsample)),
+      bool_key("model.refine", false,
+               "final refinement block: the last up-sampling keeps the channels, then a k3 conv "
+               "to the image channels",
+               bind(&Config::model, &ModelConfig::refine)),
+      string_key("model.head", "two", {"two", "split"},
+                 "posterior head: two linear layers, or one layer split into mu and logvar",
+                 bind(&Config::model, &ModelConfig::head)),
+      float_key("model.logvar_clamp", 0.0, 0.0, 100.0, "clamp logvar to [-v, v] (0 = off)",
+                bind(&Config::model, &ModelConfig::logvar_clamp)),
 
       string_key("loss.likelihood", "bernoulli", {"gaussian", "bernoulli"},
                  "decoder likelihood: gaussian = squared error, bernoulli = BCE on logits",
                  bind(&Config::loss, &LossConfig::likelihood)),
-      float_key("loss.beta", 1.0, 0.0, 1e6, "weight of the KL term (beta-VAE)",
+      float_key("loss.beta", 1.0, 0.0, 1e6,
+                "weight of the KL term (beta-VAE); gamma of the capacity schedule",
                 bind(&Config::loss, &LossConfig::beta)),
+      string_key("loss.recon_reduction", "sum", {"sum", "mean"},
+                 "reconstruction term: summed or averaged over pixels",
+                 bind(&Config::loss, &LossConfig::recon_reduction)),
+      string_key("loss.kl_reduction", "sum", {"sum", "mean", "per_pixel"},
+                 "KL term: summed over latents, averaged over latents, or summed and divided by "
+                 "the pixel count",
+                 bind(&Config::loss, &LossConfig::kl_reduction)),
+      string_key("loss.batch_reduction", "mean", {"mean", "sum"},
+                 "both terms averaged or summed over the batch",
+                 bind(&Config::loss, &LossConfig::batch_reduction)),
+      string_key("loss.kl_schedule", "constant", {"constant", "linear", "cyclical", "capacity"},
+                 "KL weight over training: constant beta, linear warm-up, cyclical (Fu et al. "
+                 "2019), or target capacity (Burgess et al. 2018)",
+                 bind(&Config::loss, &LossConfig::kl_schedule)),
+      int_key("loss.kl_warmup_steps", 10000, 1, 1000000000, "linear: steps from 0 to beta",
+              bind(&Config::loss, &LossConfig::kl_warmup_steps)),
+      int_key("loss.kl_cycle_steps", 10000, 1, 1000000000, "cyclical: steps per cycle",
+              bind(&Config::loss, &LossConfig::kl_cycle_steps)),
+      float_key("loss.kl_cycle_ratio", 0.5, 0.01, 1.0,
+                "cyclical: share of each cycle in which the weight rises from 0 to beta",
+                bind(&Config::loss, &LossConfig::kl_cycle_ratio)),
+      float_key("loss.capacity_max", 25.0, 0.0, 1e6, "capacity: final target KL C in nats",
+                bind(&Config::loss, &LossConfig::capacity_max)),
+      int_key("loss.capacity_steps", 100000, 1, 1000000000,
+              "capacity: steps over which C rises linearly from 0 to capacity_max",
+              bind(&Config::loss, &LossConfig::capacity_steps)),
+      float_key("loss.free_bits", 0.0, 0.0, 100.0,
+                "free bits: nats per latent dimension below which KL is not penalised (0 = off; "
+                "Kingma et al. 2016)",
+                bind(&Config::loss, &LossConfig::free_bits)),
 
-      string_key("optim.name", "adam", {"adam", "adamw"}, "optimizer",
+      string_key("optim.name", "adam", {"adam", "adamw", "sgd"}, "optimizer",
                  bind(&Config::optim, &OptimConfig::name)),
       float_key("optim.lr", 1e-3, 1e-8, 10.0, "learning rate",
                 bind(&Config::optim, &OptimConfig::lr)),
       float_key("optim.weight_decay", 0.0, 0.0, 1.0, "weight decay (decoupled for adamw)",
                 bind(&Config::optim, &OptimConfig::weight_decay)),
+      float_key("optim.momentum", 0.9, 0.0, 0.999, "sgd: momentum",
+                bind(&Config::optim, &OptimConfig::momentum)),
+      string_key("optim.lr_schedule", "constant", {"constant", "exponential", "step", "cosine"},
+                 "learning-rate schedule: exponential (x gamma per epoch), step (x gamma every "
+                 "step_epochs), cosine (to lr_min over the run)",
+                 bind(&Config::optim, &OptimConfig::lr_schedule)),
+      float_key("optim.lr_gamma", 0.95, 1e-6, 1.0, "exponential and step: decay factor",
+                bind(&Config::optim, &OptimConfig::lr_gamma)),
+      int_key("optim.lr_step_epochs", 10, 1, 100000, "step: epochs between decays",
+              bind(&Config::optim, &OptimConfig::lr_step_epochs)),
+      float_key("optim.lr_min", 0.0, 0.0, 10.0, "cosine: learning rate at the end",
+                bind(&Config::optim, &OptimConfig::lr_min)),
+      int_key("optim.warmup_steps", 0, 0, 1000000000,
+              "linear learning-rate warm-up from 0 over these steps (0 = none)",
+              bind(&Config::optim, &OptimConfig::warmup_steps)),
+      float_key("optim.grad_clip", 0.0, 0.0, 1e6, "clip the gradient norm to this (0 = off)",
+                bind(&Config::optim, &OptimConfig::grad_clip)),
 
       int_key("train.epochs", 10, 1, 100000, "passes over the training split",
               bind(&Config::train, &TrainConfig::epochs)),
@@ -169,8 +249,26 @@ const std::vector<Spec>& specs() {
               "steps between plain log lines and training rows in metrics.csv",
               bind(&Config::train, &TrainConfig::log_every)),
       int_key("train.grid_images", 64, 1, 1024,
-              "images in the per-epoch sample and reconstruction grids",
+              "images in the sample and reconstruction grids",
               bind(&Config::train, &TrainConfig::grid_images)),
+      int_key("train.sample_every", 1, 1, 100000,
+              "epochs between sample and reconstruction grids (the last epoch always has them)",
+              bind(&Config::train, &TrainConfig::sample_every)),
+      string_key("train.grid_split", "val", {"val", "test"},
+                 "split whose first images the reconstruction grids show",
+                 bind(&Config::train, &TrainConfig::grid_split)),
+      int_key("train.keep_best", 1, 0, 100,
+              "best checkpoints kept by validation loss, as best.pt, best-2.pt, ... (plus last.pt)",
+              bind(&Config::train, &TrainConfig::keep_best)),
+      int_key("train.early_stop_patience", 0, 0, 100000,
+              "stop after this many epochs without a better validation loss (0 = off)",
+              bind(&Config::train, &TrainConfig::early_stop_patience)),
+      string_key("train.nonfinite", "stop", {"stop", "skip"},
+                 "a non-finite loss stops the run, or skips the step (counted)",
+                 bind(&Config::train, &TrainConfig::nonfinite)),
+      int_key("train.max_nonfinite", 10, 1, 1000000,
+              "skip: stop after this many non-finite steps in a row",
+              bind(&Config::train, &TrainConfig::max_nonfinite)),
   };
   return table;
 }
@@ -199,6 +297,7 @@ std::string allowed_text(const Spec& spec) {
     case Kind::Float: return "a number in " + range;
     case Kind::Bool: return "true or false";
     case Kind::IntList: return "a non-empty list of integers in " + range;
+    case Kind::IntOrList: return "an integer or a non-empty list of integers in " + range;
     case Kind::String: {
       if (!spec.pattern_text.empty()) return spec.pattern_text;
       if (spec.choices.empty()) return "a string";
@@ -225,6 +324,9 @@ bool value_is_allowed(const Spec& spec, const json& value) {
                                                 value.get<std::string>()) != spec.choices.end()) &&
              (spec.pattern.empty() ||
               std::regex_match(value.get<std::string>(), std::regex(spec.pattern)));
+    case Kind::IntOrList:
+      if (value.is_number_integer()) return in_range(spec, value.get<double>());
+      [[fallthrough]];
     case Kind::IntList:
       if (!value.is_array() || value.empty()) return false;
       return std::all_of(value.begin(), value.end(), [&](const json& item) {
@@ -423,6 +525,19 @@ Config config_from_json(const json& resolved) {
   if (config.data.dataset != "shapes" && config.data.root.empty()) {
     throw ConfigError("config: data.root is required for data.dataset=" + config.data.dataset +
                       "; point it at the unpacked dataset (see scripts/download/)");
+  }
+  if (config.model.type == "conv") {
+    const size_t blocks = config.model.hidden_dims.size();
+    for (const auto& [key, values] :
+         {std::pair<const char*, const std::vector<int64_t>*>{"model.kernel_size", &config.model.kernel_size},
+          {"model.stride", &config.model.stride},
+          {"model.padding", &config.model.padding}}) {
+      if (values->size() != 1 && values->size() != blocks) {
+        throw ConfigError(std::string("config: ") + key + " has " + std::to_string(values->size()) +
+                          " values for " + std::to_string(blocks) +
+                          " blocks of model.hidden_dims; give one value or one per block");
+      }
+    }
   }
   if (config.data.binarize && config.data.range != "unit") {
     throw ConfigError("config: data.binarize needs data.range=\"unit\", got data.range=\"" +

@@ -21,9 +21,9 @@ ModelOptions ModelOptions::from_config(const Config& config) {
   options.channels = config.data.channels;
   options.image_size = config.data.image_size;
   options.hidden_dims = config.model.hidden_dims;
-  options.kernel_size = config.model.kernel_size;
-  options.stride = config.model.stride;
-  options.padding = config.model.padding;
+  options.kernel_size = config.model.kernel_size.front();
+  options.stride = config.model.stride.front();
+  options.padding = config.model.padding.front();
   options.batch_norm = config.model.batch_norm;
   options.activation = config.model.activation;
   options.latent_dim = config.model.latent_dim;

@@ -35,24 +35,48 @@ struct DataConfig {
 };
 
 struct ModelConfig {
+  std::string type;                   // conv | mlp
   int64_t latent_dim;
-  std::vector<int64_t> hidden_dims;  // output channels of each encoder conv block
-  int64_t kernel_size;
-  int64_t stride;
-  int64_t padding;
+  std::vector<int64_t> hidden_dims;   // conv: channels of each encoder block; mlp: layer widths
+  std::vector<int64_t> kernel_size;   // per block, or one value for all
+  std::vector<int64_t> stride;        // per block, or one value for all
+  std::vector<int64_t> padding;       // per block, or one value for all
   bool batch_norm;
-  std::string activation;  // relu | leaky_relu | silu
+  std::string norm_position;          // before_activation (conv-BN-act) | after_activation (conv-act-BN)
+  std::string activation;             // relu | leaky_relu | silu
+  std::string downsample;             // stride (strided convs) | maxpool (conv, act, 2x2 max-pool)
+  std::string upsample;               // mirror (transposed convs mirroring the encoder) | convt2 (k2 s2)
+  bool refine;                        // final refinement block before the output conv
+  std::string head;                   // two (mu and logvar layers) | split (one layer, split in two)
+  double logvar_clamp;                // clamp logvar to [-v, v]; 0 = off
 };
 
 struct LossConfig {
-  std::string likelihood;  // gaussian | bernoulli
-  double beta;             // weight of the KL term
+  std::string likelihood;      // gaussian | bernoulli
+  double beta;                 // weight of the KL term (gamma for the capacity schedule)
+  std::string recon_reduction; // sum | mean over pixels
+  std::string kl_reduction;    // sum | mean over latents | per_pixel (sum / pixels)
+  std::string batch_reduction; // mean | sum over the batch
+  std::string kl_schedule;     // constant | linear | cyclical | capacity
+  int64_t kl_warmup_steps;     // linear: steps to reach beta
+  int64_t kl_cycle_steps;      // cyclical: steps per cycle
+  double kl_cycle_ratio;       // cyclical: share of each cycle spent increasing
+  double capacity_max;         // capacity: target C in nats
+  int64_t capacity_steps;      // capacity: steps to reach capacity_max
+  double free_bits;            // free bits per latent dimension in nats (0 = off)
 };
 
 struct OptimConfig {
-  std::string name;  // adam | adamw
+  std::string name;            // adam | adamw | sgd
   double lr;
   double weight_decay;
+  double momentum;             // sgd
+  std::string lr_schedule;     // constant | exponential | step | cosine
+  double lr_gamma;             // exponential: factor per epoch; step: factor per step_epochs
+  int64_t lr_step_epochs;      // step: epochs between decays
+  double lr_min;               // cosine: final learning rate
+  int64_t warmup_steps;        // linear warm-up from 0 over these steps (0 = none)
+  double grad_clip;            // max gradient norm (0 = off)
 };
 
 struct TrainConfig {
@@ -64,6 +88,12 @@ struct TrainConfig {
   int64_t threads;     // 0 = one per core
   int64_t log_every;   // steps between plain log lines and training rows of metrics.csv
   int64_t grid_images; // images in the per-epoch sample and reconstruction grids
+  int64_t sample_every;        // epochs between sample and reconstruction grids
+  std::string grid_split;      // val | test: the images of the reconstruction grid
+  int64_t keep_best;           // best checkpoints kept by validation loss (plus last.pt)
+  int64_t early_stop_patience; // epochs without improvement before stopping (0 = off)
+  std::string nonfinite;       // stop | skip: what a non-finite loss does
+  int64_t max_nonfinite;       // skip: stop after this many non-finite steps in a row
 };
 
 struct Config {
