@@ -107,6 +107,10 @@ const std::vector<Spec>& specs() {
       float_key("data.val_fraction", 0.1, 0.0, 0.9,
                 "share of train held out for validation where the dataset has no official split",
                 bind(&Config::data, &DataConfig::val_fraction)),
+      string_key("data.val_split", "random", {"random", "last"},
+                 "which training images are carved out for validation: a random subset (by "
+                 "train.seed) or the last ones in file order",
+                 bind(&Config::data, &DataConfig::val_split)),
       int_key("data.workers", 0, 0, 256, "decoding threads (0 = one per core)",
               bind(&Config::data, &DataConfig::workers)),
       int_key("data.prefetch", 4, 1, 1024, "batches prepared ahead of the trainer",

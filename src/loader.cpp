@@ -198,9 +198,10 @@ torch::Tensor to_model_input(const torch::Tensor& batch, const torch::Device& de
 }
 
 torch::Tensor model_input(const torch::Tensor& batch, const torch::Device& device,
-                          const Config& config) {
-  torch::Tensor x = to_model_input(batch, device, config.data.range);
-  return config.data.binarize ? torch::bernoulli(x) : x;
+                          const Config& config, torch::optional<at::Generator> generator) {
+  if (!config.data.binarize) return to_model_input(batch, device, config.data.range);
+  if (!generator) return torch::bernoulli(to_model_input(batch, device, config.data.range));
+  return torch::bernoulli(to_model_input(batch, torch::kCPU, config.data.range), *generator).to(device);
 }
 
 torch::Tensor to_unit_range(const torch::Tensor& images, const std::string& range) {

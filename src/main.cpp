@@ -26,12 +26,13 @@ int main(int argc, char** argv) {
   const std::vector<vae::Command> commands = {vae::add_train_command(app),
                                               vae::add_sample_command(app),
                                               vae::add_reconstruct_command(app),
-                                              vae::add_data_command(app)};
+                                              vae::add_data_command(app),
+                                              vae::add_sweep_command(app)};
   if (argc > 1 && argv[1][0] != '-') {
     const std::string name = argv[1];
     bool known = false;
     for (const auto& command : commands) known = known || command.app->get_name() == name;
-    if (!known) return fail("unknown command '" + name + "'; commands: train, sample, reconstruct, data (see vae --help)", 2);
+    if (!known) return fail("unknown command '" + name + "'; commands: train, sample, reconstruct, data, sweep (see vae --help)", 2);
   }
   try {
     app.parse(argc, argv);

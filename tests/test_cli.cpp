@@ -334,12 +334,20 @@ TEST(Cli, OutDirThatHoldsARunIsRefused) {
   EXPECT_EQ(fs::canonical(dir / "runs" / "latest"), fs::canonical(dir / "runs" / "tiny-2"));
 }
 
-TEST(Cli, ResumedRunMatchesTheUninterruptedRun) {
-  const fs::path dir = fresh_dir("resume");
+// Trains 12 steps at once and as 6 + 6 with --resume, with `extra` settings; the losses must agree.
+void expect_resume_matches(const std::string& name, const std::vector<std::string>& extra) {
+  const fs::path dir = fresh_dir(name);
   write_tiny_config(dir);
-  const Result whole = vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.max_steps=12", "--out", "whole"});
+  auto args = [&](std::vector<std::string> base) {
+    for (const auto& setting : extra) {
+      base.push_back("--set");
+      base.push_back(setting);
+    }
+    return base;
+  };
+  const Result whole = vae_run(dir, args({"train", "--config", "tiny.json", "--set", "train.max_steps=12", "--out", "whole"}));
   ASSERT_EQ(whole.code, 0) << whole.err;
-  const Result first = vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.max_steps=6", "--out", "split"});
+  const Result first = vae_run(dir, args({"train", "--config", "tiny.json", "--set", "train.max_steps=6", "--out", "split"}));
   ASSERT_EQ(first.code, 0) << first.err;
   EXPECT_EQ(vae::CheckpointReader((dir / "split/checkpoints/last.pt").string()).meta().step, 6);
   const Result second = vae_run(dir, {"train", "--resume", "split", "--set", "train.max_steps=12"});
@@ -354,6 +362,61 @@ TEST(Cli, ResumedRunMatchesTheUninterruptedRun) {
   EXPECT_EQ(loss_columns(row_for(a, "val", 8)), loss_columns(row_for(b, "val", 8)));
   EXPECT_EQ(loss_columns(row_for(a, "val", 12)), loss_columns(row_for(b, "val", 12)));
   EXPECT_EQ(vae::CheckpointReader((dir / "split/checkpoints/last.pt").string()).meta().step, 12);
+}
+
+TEST(Cli, ResumedRunMatchesTheUninterruptedRun) { expect_resume_matches("resume", {}); }
+
+TEST(Cli, ResumeContinuesEverySchedule) {
+  // Cosine learning rate with warm-up, cyclical KL weight, SGD momentum, clipping, flips and
+  // dynamic binarisation: each depends on the step, the epoch or the RNG.
+  expect_resume_matches("resume_schedules",
+                        {"optim.name=sgd", "optim.lr=0.05", "optim.lr_schedule=cosine", "optim.warmup_steps=3",
+                         "optim.grad_clip=5", "loss.kl_schedule=cyclical", "loss.kl_cycle_steps=5",
+                         "data.binarize=true", "loss.free_bits=0.1"});
+}
+
+TEST(Cli, KeepsTheBestTwoCheckpointsAndStopsEarly) {
+  const fs::path dir = fresh_dir("best_two");
+  write_tiny_config(dir);
+  // A target capacity that rises faster than the KL can follow makes the validation objective
+  // (beta * |KL - C|) rise after the first epoch.
+  const Result result = vae_run(dir, {"train", "--config", "tiny.json", "--out", "run", "--set", "train.epochs=5",
+                                      "--set", "train.keep_best=2", "--set", "train.early_stop_patience=2",
+                                      "--set", "loss.kl_schedule=capacity", "--set", "loss.capacity_max=100",
+                                      "--set", "loss.capacity_steps=40", "--set", "loss.beta=1000",
+                                      "--set", "train.sample_every=2"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.err.find("early stop"), std::string::npos) << result.err;
+  const vae::CheckpointReader last((dir / "run/checkpoints/last.pt").string());
+  EXPECT_EQ(last.meta().epoch, 3);  // epoch 1 best, epochs 2 and 3 worse: stop
+  const auto best = last.meta().metrics["best"];
+  ASSERT_EQ(best.size(), 2u);
+  EXPECT_LE(best[0]["loss"].get<double>(), best[1]["loss"].get<double>());
+  EXPECT_EQ(best[0]["epoch"], 1);
+  EXPECT_EQ(vae::CheckpointReader((dir / "run/checkpoints/best.pt").string()).meta().epoch, 1);
+  EXPECT_EQ(vae::CheckpointReader((dir / "run/checkpoints/best-2.pt").string()).meta().epoch,
+            best[1]["epoch"].get<int64_t>());
+  EXPECT_FALSE(fs::exists(dir / "run/checkpoints/best-3.pt"));
+  // sample_every: grids only every second epoch and at the last one.
+  EXPECT_FALSE(fs::exists(dir / "run/samples/epoch_001.png"));
+  EXPECT_TRUE(fs::exists(dir / "run/samples/epoch_002.png"));
+  EXPECT_TRUE(fs::exists(dir / "run/reconstructions/epoch_003.png"));
+}
+
+TEST(Cli, SkipPolicyPassesOverNonFiniteStepsAndStopsAfterTooMany) {
+  const fs::path dir = fresh_dir("nan_skip");
+  write_tiny_config(dir);
+  const Result skipped = vae_run(dir, {"train", "--config", "tiny.json", "--out", "run", "--set", "train.nonfinite=skip"},
+                                 "VAE_TEST_NAN_AT_STEP=3");
+  ASSERT_EQ(skipped.code, 0) << skipped.err;
+  EXPECT_NE(skipped.err.find("non-finite loss at step 3: step skipped (1 in a row, 1 in all)"), std::string::npos)
+      << skipped.err;
+  EXPECT_EQ(vae::CheckpointReader((dir / "run/checkpoints/last.pt").string()).meta().step, 16);
+  const Result limited = vae_run(dir, {"train", "--config", "tiny.json", "--out", "run2", "--set",
+                                       "train.nonfinite=skip", "--set", "train.max_nonfinite=1"},
+                                 "VAE_TEST_NAN_AT_STEP=3");
+  EXPECT_EQ(limited.code, 1);
+  EXPECT_NE(limited.err.find("non-finite loss"), std::string::npos) << limited.err;
 }
 
 TEST(Cli, ResumeRejectsAConfigAndMissingRuns) {

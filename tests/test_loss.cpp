@@ -69,3 +69,67 @@ TEST(Loss, GradientOfKlMatchesAnalyticForm) {
 }
 
 }  // namespace
+
+namespace {
+
+// Two items, 4 pixels each, 2 latents: recon per item 1 and 3; KL per item 2 and 4.
+struct Fixture {
+  torch::Tensor target = torch::zeros({2, 1, 2, 2});
+  torch::Tensor recon = torch::zeros({2, 1, 2, 2});
+  torch::Tensor mu = torch::tensor({{1.0f, std::sqrt(2.0f)}, {2.0f, 0.0f}});  // KL = mu^2 / 2
+  torch::Tensor logvar = torch::zeros({2, 2});
+  Fixture() {
+    recon[0][0][0][0] = 1.0;                    // item 0: squared error 1
+    recon[1][0][0][0] = std::sqrt(3.0f);        // item 1: squared error 3
+  }
+};
+
+TEST(LossReductions, PresetConventionsMatchHandComputedValues) {
+  Fixture f;
+  auto run = [&](const char* recon_reduction, const char* kl_reduction, const char* batch, double weight) {
+    vae::LossSettings settings;
+    settings.likelihood = "gaussian";
+    settings.recon_reduction = recon_reduction;
+    settings.kl_reduction = kl_reduction;
+    settings.batch_reduction = batch;
+    return vae::elbo_terms(f.recon, f.target, f.mu, f.logvar, settings, weight);
+  };
+  // KL per item: item 0 = (1 + 2) / 2 = 1.5, item 1 = 4 / 2 = 2.
+  // Default: sums over pixels and latents, mean over batch: recon 2, KL 1.75.
+  auto terms = run("sum", "sum", "mean", 1.0);
+  EXPECT_NEAR(terms.loss.item<double>(), 2.0 + 1.75, 1e-5);
+  EXPECT_NEAR(terms.recon.item<double>(), 2.0, 1e-5);
+  EXPECT_NEAR(terms.kl.item<double>(), 1.75, 1e-5);
+  // Write-up 000: everything summed over the batch.
+  EXPECT_NEAR(run("sum", "sum", "sum", 1.0).loss.item<double>(), 4.0 + 3.5, 1e-5);
+  // Write-up 001: MSE averaged over all elements + 0.001 * KL / (B * L).
+  EXPECT_NEAR(run("mean", "mean", "mean", 0.001).loss.item<double>(), 0.5 + 0.001 * 0.875, 1e-6);
+  // Write-up 003: BCE and KL both divided by B * pixels (here: squared error for the arithmetic).
+  EXPECT_NEAR(run("mean", "per_pixel", "mean", 1.0).loss.item<double>(), 0.5 + 1.75 / 4, 1e-6);
+  // Canonical terms do not depend on the reductions.
+  EXPECT_NEAR(run("mean", "per_pixel", "sum", 1.0).elbo.item<double>(), -3.75, 1e-5);
+}
+
+TEST(LossReductions, FreeBitsFloorEachLatentsBatchMeanKl) {
+  Fixture f;
+  vae::LossSettings settings;
+  settings.likelihood = "gaussian";
+  settings.free_bits = 1.2;
+  // Per latent, batch means of KL: latent 0 = (0.5 + 2) / 2 = 1.25, latent 1 = (1 + 0) / 2 = 0.5.
+  // Floors: max(1.25, 1.2) + max(0.5, 1.2) = 2.45.
+  const auto terms = vae::elbo_terms(f.recon, f.target, f.mu, f.logvar, settings, 1.0);
+  EXPECT_NEAR(terms.loss.item<double>(), 2.0 + 2.45, 1e-5);
+  EXPECT_NEAR(terms.kl.item<double>(), 1.75, 1e-5);  // the reported KL is the true one
+}
+
+TEST(LossReductions, CapacityPenalisesDistanceFromC) {
+  Fixture f;
+  vae::LossSettings settings;
+  settings.likelihood = "gaussian";
+  EXPECT_NEAR(vae::elbo_terms(f.recon, f.target, f.mu, f.logvar, settings, 10.0, 1.0).loss.item<double>(),
+              2.0 + 10.0 * 0.75, 1e-5);
+  EXPECT_NEAR(vae::elbo_terms(f.recon, f.target, f.mu, f.logvar, settings, 10.0, 3.0).loss.item<double>(),
+              2.0 + 10.0 * 1.25, 1e-5);
+}
+
+}  // namespace

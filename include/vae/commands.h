@@ -19,6 +19,7 @@ Command add_train_command(CLI::App& parent);
 Command add_sample_command(CLI::App& parent);
 Command add_reconstruct_command(CLI::App& parent);
 Command add_data_command(CLI::App& parent);
+Command add_sweep_command(CLI::App& parent);
 
 // Text of `vae --version`: project version, LibTorch version, devices.
 std::string version_text();

@@ -22,6 +22,7 @@ struct DataConfig {
   std::string range;     // "unit" = [0, 1] or "symmetric" = [-1, 1]
   bool binarize;         // dynamic binarisation: a fresh Bernoulli draw per use
   double val_fraction;   // validation share carved from train where there is no official split
+  std::string val_split; // random (by train.seed) | last (the last files, in file order)
   int64_t workers;       // decoding threads (0 = one per core)
   int64_t prefetch;      // batches decoded ahead of the trainer
   bool drop_last;        // drop the last, partial training batch

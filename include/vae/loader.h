@@ -94,9 +94,11 @@ LoaderOptions loader_options(const Config& config, Split split);
 torch::Tensor to_model_input(const torch::Tensor& batch, const torch::Device& device,
                              const std::string& range);
 // A uint8 batch as the model sees it: to_model_input, then, when data.binarize, each pixel a
-// fresh Bernoulli draw with its intensity as probability (dynamic binarisation).
+// fresh Bernoulli draw with its intensity as probability (dynamic binarisation). The draws come
+// from `generator` when given (on the CPU, then moved), else from LibTorch's global generator.
 torch::Tensor model_input(const torch::Tensor& batch, const torch::Device& device,
-                          const Config& config);
+                          const Config& config,
+                          torch::optional<at::Generator> generator = torch::nullopt);
 
 // Inverse of to_model_input's scaling: model-range float -> [0, 1] float for pictures.
 torch::Tensor to_unit_range(const torch::Tensor& images, const std::string& range);

@@ -1,13 +1,18 @@
-// The beta-weighted negative ELBO, in nats per image.
+// The training objective and the canonical negative ELBO.
 //   recon = -log p(x|z) up to constants: squared error (gaussian) or BCE on logits (bernoulli),
-//           summed over pixels and averaged over the batch;
+//           summed over pixels and averaged over the batch: nats per image, whatever the preset;
 //   kl    = KL(q(z|x) || N(0, I)) summed over latents and averaged over the batch;
-//   loss  = recon + beta * kl;  elbo = -(recon + kl), the unweighted bound.
+//   elbo  = -(recon + kl), the unweighted bound, comparable across presets;
+//   loss  = what is minimised: the reconstruction and KL terms reduced as loss.recon_reduction,
+//           loss.kl_reduction and loss.batch_reduction say, the KL term weighted by the schedule's
+//           weight (or gamma * |KL - C| for the capacity schedule), with free bits if set.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <string>
+
+#include "vae/config.h"
 
 namespace vae {
 
@@ -18,6 +23,17 @@ struct ElboTerms {
   torch::Tensor elbo;   // scalar, -(recon + kl)
 };
 
+// How the objective reduces and shapes its terms (loss.* keys other than the schedule's).
+struct LossSettings {
+  std::string likelihood = "bernoulli";
+  std::string recon_reduction = "sum";  // over pixels: sum | mean
+  std::string kl_reduction = "sum";     // over latents: sum | mean | per_pixel
+  std::string batch_reduction = "mean"; // over the batch: mean | sum
+  double free_bits = 0.0;               // nats per latent dimension (Kingma et al. 2016)
+
+  static LossSettings from_config(const LossConfig& loss);
+};
+
 // KL divergence of N(mu, exp(logvar)) from N(0, I) per row, summed over latents: [B].
 // Closed form from Kingma & Welling 2014, appendix B: -1/2 sum(1 + logvar - mu^2 - exp(logvar)).
 torch::Tensor kl_per_item(const torch::Tensor& mu, const torch::Tensor& logvar);
@@ -26,6 +42,13 @@ torch::Tensor kl_per_item(const torch::Tensor& mu, const torch::Tensor& logvar);
 torch::Tensor recon_per_item(const torch::Tensor& reconstruction, const torch::Tensor& target,
                              const std::string& likelihood);
 
+// The objective with weight `kl_weight` on the KL term; `capacity` >= 0 switches to
+// kl_weight * |KL term - capacity| (Burgess et al. 2018).
+ElboTerms elbo_terms(const torch::Tensor& reconstruction, const torch::Tensor& target,
+                     const torch::Tensor& mu, const torch::Tensor& logvar,
+                     const LossSettings& settings, double kl_weight, double capacity = -1.0);
+
+// The default reductions (sums over pixels and latents, mean over the batch).
 ElboTerms elbo_terms(const torch::Tensor& reconstruction, const torch::Tensor& target,
                      const torch::Tensor& mu, const torch::Tensor& logvar,
                      const std::string& likelihood, double beta);

@@ -1,11 +1,17 @@
-// The convolutional VAE: an encoder of conv blocks (one per model.hidden_dims entry), two linear
-// heads for the posterior mean and log-variance, and a decoder that mirrors the encoder with
-// transposed convolutions. Spatial sizes are derived from data.image_size, so any size works that
-// the conv arithmetic allows; the output matches the likelihood and the data range.
+// The VAE network and every architecture option of the config's `model` section.
+//
+// model.type=conv: an encoder of conv blocks (one per model.hidden_dims entry; strided convs, or
+// conv + activation + 2x2 max-pool), a posterior head (two linear layers, or one split in two), and
+// a decoder of transposed convs back to the image (mirroring the encoder, or k2 s2 ones), with an
+// optional refinement conv at the end. model.type=mlp: the same on flattened images with linear
+// layers. Spatial sizes are derived from data.image_size, so any size works that the conv
+// arithmetic allows; the output matches the likelihood and the data range.
 #pragma once
 
 #include <torch/torch.h>
 
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "vae/config.h"
@@ -13,18 +19,28 @@
 namespace vae {
 
 struct ModelOptions {
-  int64_t channels = 1;
-  int64_t image_size = 32;
-  std::vector<int64_t> hidden_dims = {32, 64, 128};
-  int64_t kernel_size = 4;
-  int64_t stride = 2;
-  int64_t padding = 1;
+  std::string type = "conv";      // conv | mlp
+  int64_t channels = 1;           // image channels (data.channels)
+  int64_t image_size = 32;        // image height = width (data.image_size)
+  std::vector<int64_t> hidden_dims = {32, 64, 128};  // conv: channels per block; mlp: widths
+  // Conv geometry of each encoder block: one value for every block, or one per block.
+  std::vector<int64_t> kernel_size = {4};
+  std::vector<int64_t> stride = {2};
+  std::vector<int64_t> padding = {1};
   bool batch_norm = false;
-  std::string activation = "relu";
+  std::string norm_position = "before_activation";  // conv-BN-act | after_activation: conv-act-BN
+  std::string activation = "relu";                   // relu | leaky_relu (slope 0.01) | silu
+  std::string downsample = "stride";                 // stride | maxpool (conv, act, 2x2 max-pool)
+  std::string upsample = "mirror";                   // mirror | convt2 (k2 s2 transposed convs)
+  bool refine = false;            // last up-sampling keeps hidden_dims[0] channels, then a k3 conv
+  std::string head = "two";       // two (mu and logvar layers) | split (one layer, halves)
+  double logvar_clamp = 0.0;      // > 0: logvar clamped to [-v, v] in encode
   int64_t latent_dim = 10;
   std::string likelihood = "bernoulli";  // bernoulli: the decoder emits logits
   std::string range = "unit";            // gaussian: sigmoid for unit, tanh for symmetric
 
+  // Carries every model key plus data.channels, data.image_size, data.range and
+  // loss.likelihood; a single kernel_size/stride/padding value is broadcast to every block.
   static ModelOptions from_config(const Config& config);
 };
 
@@ -32,11 +48,12 @@ struct ModelOptions {
 struct VaeOutput {
   torch::Tensor reconstruction;  // [B, C, H, W] decoder output: mean (gaussian) or logits (bernoulli)
   torch::Tensor mu;              // [B, latent] posterior mean
-  torch::Tensor logvar;          // [B, latent] posterior log-variance
+  torch::Tensor logvar;          // [B, latent] posterior log-variance (clamped if logvar_clamp > 0)
 };
 
 class VAEImpl : public torch::nn::Module {
  public:
+  // Throws ConfigError naming the key when the options do not describe a buildable network.
   explicit VAEImpl(const ModelOptions& options);
 
   // Training mode samples z with the reparameterisation trick; eval mode decodes the mean.
@@ -49,21 +66,28 @@ class VAEImpl : public torch::nn::Module {
   torch::Tensor sample(int64_t n, double temperature, const torch::Device& device,
                        torch::optional<at::Generator> generator = torch::nullopt);
 
+  // The options as built: kernel_size/stride/padding hold one value per block (conv).
   const ModelOptions& options() const { return options_; }
 
  private:
+  void build_conv();
+  void build_mlp();
+  void build_heads(int64_t features);
+
   ModelOptions options_;
-  std::vector<int64_t> spatial_;  // spatial size before block i (spatial_[0] = image size)
+  std::vector<int64_t> spatial_;  // conv: spatial size before block i (spatial_[0] = image size)
   torch::nn::Sequential encoder_{nullptr};
-  torch::nn::Linear mu_head_{nullptr};
-  torch::nn::Linear logvar_head_{nullptr};
+  torch::nn::Linear mu_head_{nullptr};      // head=two
+  torch::nn::Linear logvar_head_{nullptr};  // head=two
+  torch::nn::Linear head_{nullptr};         // head=split: [mu | logvar]
   torch::nn::Linear decoder_input_{nullptr};
   torch::nn::Sequential decoder_{nullptr};
 };
 TORCH_MODULE(VAE);
 
-// Spatial size after each encoder block, starting with the image size. Throws ConfigError naming
-// model.hidden_dims when the image would shrink below one pixel.
+// Spatial size after each encoder block, starting with the image size (conv; for mlp just the
+// image size). Throws ConfigError naming model.hidden_dims and model.kernel_size when the image
+// would shrink below one pixel.
 std::vector<int64_t> encoder_spatial_sizes(const ModelOptions& options);
 
 }  // namespace vae

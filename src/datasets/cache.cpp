@@ -191,6 +191,11 @@ void CachedDataset::build(const FileDataset& source, const Options& options) {
           return;
         }
         status[i] = kItemCorrupt;
+      } catch (const std::exception& error) {
+        // Anything else (an unreadable file, no memory) ends the build; never leave a thread.
+        std::lock_guard<std::mutex> lock(failure_mutex);
+        if (failure.empty()) failure = error.what();
+        return;
       }
       ++done;
     }

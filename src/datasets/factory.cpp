@@ -61,8 +61,16 @@ std::string describe(const Config& config, Split split, size_t count) {
 
 // Indices of `split` when validation is carved from a training set of n items.
 std::vector<size_t> carve(const Config& config, size_t n, Split split) {
-  const auto order = shuffled_indices(n, uint64_t(config.train.seed), kCarveStream);
   const size_t validation = size_t(std::llround(double(n) * config.data.val_fraction));
+  if (config.data.val_split == "last") {
+    // The last val_fraction of the files, in file order (write-up 001's 80/20 split).
+    std::vector<size_t> chosen;
+    const size_t first = split == Split::Train ? 0 : n - validation;
+    const size_t end = split == Split::Train ? n - validation : n;
+    for (size_t i = first; i < end; ++i) chosen.push_back(i);
+    return chosen;
+  }
+  const auto order = shuffled_indices(n, uint64_t(config.train.seed), kCarveStream);
   std::vector<size_t> chosen = split == Split::Train
                                    ? std::vector<size_t>(order.begin() + long(validation), order.end())
                                    : std::vector<size_t>(order.begin(), order.begin() + long(validation));

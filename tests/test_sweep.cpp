@@ -1,0 +1,389 @@
+// `vae sweep` end to end with the real program: run folders, summary.csv / summary.md, the samples
+// picture, list-valued grids, validation before training, failed runs and Ctrl-C.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "vae/checkpoint.h"
+#include "vae/image.h"
+
+extern char** environ;
+
+namespace {
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// Runs `vae ARGS` in `cwd` with optional environment assignments; captures stdout and stderr.
+Result vae_run(const fs::path& cwd, const std::vector<std::string>& args, const std::string& env = "") {
+  const fs::path out = cwd / ".stdout", err = cwd / ".stderr";
+  std::string command = "cd " + quote(cwd.string()) + " && " + env + " " + quote(VAE_BINARY);
+  for (const auto& arg : args) command += " " + quote(arg);
+  command += " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
+  const int status = std::system(command.c_str());
+  Result result;
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = read_text(out);
+  result.err = read_text(err);
+  return result;
+}
+
+// Starts `vae ARGS` in the background with output to files; returns its pid.
+pid_t spawn_vae(const fs::path& cwd, const std::vector<std::string>& args) {
+  std::vector<std::string> argv_storage = {VAE_BINARY};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& arg : argv_storage) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, (cwd / ".stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, (cwd / ".stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const fs::path previous = fs::current_path();
+  fs::current_path(cwd);
+  pid_t pid = -1;
+  const int failed = posix_spawn(&pid, VAE_BINARY, &actions, nullptr, argv.data(), environ);
+  fs::current_path(previous);
+  posix_spawn_file_actions_destroy(&actions);
+  return failed ? -1 : pid;
+}
+
+// Lines of stderr that report an error (informational log lines do not count).
+size_t error_lines(const std::string& text) {
+  size_t count = 0;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) count += line.find("error") != std::string::npos ? 1 : 0;
+  return count;
+}
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("vae_sweep_" + std::to_string(::getpid())) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// 16x16 shapes, 4 batches of 32 per epoch, one epoch: a run takes well under a second.
+const char* kTinySweepConfig = R"({
+  "name": "tiny",
+  "data": {"image_size": 16, "train_size": 128, "val_size": 32},
+  "model": {"latent_dim": 4, "hidden_dims": [8, 16]},
+  "train": {"epochs": 1, "max_steps": 4, "batch_size": 32, "log_every": 2, "grid_images": 4,
+            "threads": 1}
+})";
+
+void write_config(const fs::path& dir) { std::ofstream(dir / "tiny.json") << kTinySweepConfig; }
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+// One CSV line split into fields, honouring double-quoted fields.
+std::vector<std::string> csv_fields(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        fields.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
+// Rows of a Markdown table (lines starting with '|') without the header and separator.
+size_t markdown_rows(const std::string& text) {
+  size_t rows = 0;
+  for (const auto& line : lines_of(text)) rows += !line.empty() && line[0] == '|' ? 1 : 0;
+  return rows >= 2 ? rows - 2 : 0;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+class SweepGrid : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fresh_dir("grid"));
+    write_config(*dir_);
+    result_ = new Result(vae_run(*dir_, {"sweep", "--config", "tiny.json", "--grid",
+                                         "model.latent_dim=2,4", "--grid", "loss.beta=0.5,1",
+                                         "--out", "sweep"}));
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    delete result_;
+  }
+  static fs::path* dir_;
+  static Result* result_;
+};
+fs::path* SweepGrid::dir_ = nullptr;
+Result* SweepGrid::result_ = nullptr;
+
+const std::vector<std::string> kGridRuns = {"01-latent_dim=2_beta=0.5", "02-latent_dim=2_beta=1",
+                                            "03-latent_dim=4_beta=0.5", "04-latent_dim=4_beta=1"};
+
+TEST_F(SweepGrid, TrainsOneRunPerCombinationInOrder) {
+  ASSERT_EQ(result_->code, 0) << result_->err;
+  for (const auto& run : kGridRuns) {
+    EXPECT_TRUE(fs::is_regular_file(*dir_ / "sweep" / run / "checkpoints" / "last.pt")) << run;
+    EXPECT_TRUE(fs::is_regular_file(*dir_ / "sweep" / run / "metrics.csv")) << run;
+  }
+  const vae::CheckpointReader third((*dir_ / "sweep" / kGridRuns[2] / "checkpoints/last.pt").string());
+  EXPECT_EQ(third.meta().config["model"]["latent_dim"], 4);
+  EXPECT_EQ(third.meta().config["loss"]["beta"], 0.5);
+  EXPECT_EQ(third.meta().step, 4);
+  EXPECT_TRUE(contains(result_->err, "run 2/4: model.latent_dim=2, loss.beta=1")) << result_->err;
+  EXPECT_TRUE(contains(result_->err, "run 4/4: model.latent_dim=4, loss.beta=1")) << result_->err;
+}
+
+TEST_F(SweepGrid, SummaryCsvHasARowPerRun) {
+  ASSERT_EQ(result_->code, 0) << result_->err;
+  const auto lines = lines_of(read_text(*dir_ / "sweep" / "summary.csv"));
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0],
+            "run,model.latent_dim,loss.beta,epochs,steps,val_loss,val_recon,val_kl,val_elbo,"
+            "seconds,run_dir,status,error");
+  const std::vector<std::pair<std::string, std::string>> values = {
+      {"2", "0.5"}, {"2", "1"}, {"4", "0.5"}, {"4", "1"}};
+  for (size_t r = 0; r < 4; ++r) {
+    const auto fields = csv_fields(lines[r + 1]);
+    ASSERT_EQ(fields.size(), 13u) << lines[r + 1];
+    EXPECT_EQ(fields[0], std::to_string(r + 1));
+    EXPECT_EQ(fields[1], values[r].first);
+    EXPECT_EQ(fields[2], values[r].second);
+    EXPECT_EQ(fields[3], "1");  // epochs
+    EXPECT_EQ(fields[4], "4");  // steps
+    const double loss = std::stod(fields[5]), recon = std::stod(fields[6]), kl = std::stod(fields[7]);
+    EXPECT_GT(loss, 0.0);
+    EXPECT_GT(recon, 0.0);
+    EXPECT_GE(kl, 0.0);
+    EXPECT_NEAR(std::stod(fields[8]), -(recon + kl), 1e-3 * (recon + kl));  // elbo = -(recon + kl)
+    EXPECT_GT(std::stod(fields[9]), 0.0);
+    EXPECT_EQ(fs::path(fields[10]).filename().string(), kGridRuns[r]);
+    EXPECT_EQ(fields[11], "ok");
+    EXPECT_EQ(fields[12], "");
+  }
+}
+
+TEST_F(SweepGrid, SummaryMarkdownHasATitleAndATableOfFourRows) {
+  ASSERT_EQ(result_->code, 0) << result_->err;
+  const std::string markdown = read_text(*dir_ / "sweep" / "summary.md");
+  const auto lines = lines_of(markdown);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0].rfind("# ", 0), 0u) << lines[0];
+  EXPECT_TRUE(contains(lines[0], "tiny.json")) << lines[0];
+  EXPECT_TRUE(contains(lines[0], "model.latent_dim in {2, 4}")) << lines[0];
+  EXPECT_TRUE(contains(lines[0], "loss.beta in {0.5, 1}")) << lines[0];
+  EXPECT_EQ(markdown_rows(markdown), 4u) << markdown;
+  EXPECT_TRUE(contains(markdown, "| run | model.latent_dim | loss.beta | epochs |")) << markdown;
+}
+
+TEST_F(SweepGrid, SamplesPictureHasARowOfEightPerRun) {
+  ASSERT_EQ(result_->code, 0) << result_->err;
+  const auto samples = vae::load_image((*dir_ / "sweep" / "samples.png").string());
+  EXPECT_EQ(samples.width, 8 * 18 + 2);
+  EXPECT_EQ(samples.height, 4 * 18 + 2);
+  EXPECT_EQ(samples.channels, 1);
+}
+
+TEST_F(SweepGrid, PrintsThePathsOfWhatItWrote) {
+  ASSERT_EQ(result_->code, 0) << result_->err;
+  EXPECT_EQ(lines_of(result_->out),
+            (std::vector<std::string>{"sweep/summary.csv", "sweep/summary.md", "sweep/samples.png"}));
+}
+
+TEST(Sweep, ListValuedGridAndDefaultFolder) {
+  const fs::path dir = fresh_dir("lists");
+  write_config(dir);
+  const Result result = vae_run(dir, {"sweep", "--config", "tiny.json", "--grid",
+                                      "model.hidden_dims=[8],[8,16]", "--set", "train.max_steps=2"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  const fs::path sweep = dir / "runs" / "tiny-sweep";
+  for (const char* run : {"01-hidden_dims=8", "02-hidden_dims=8-16"}) {
+    EXPECT_TRUE(fs::is_regular_file(sweep / run / "checkpoints" / "last.pt")) << run;
+  }
+  const vae::CheckpointReader second((sweep / "02-hidden_dims=8-16/checkpoints/last.pt").string());
+  EXPECT_EQ(second.meta().config["model"]["hidden_dims"], nlohmann::json::parse("[8,16]"));
+  EXPECT_EQ(second.meta().step, 2);
+  const auto lines = lines_of(read_text(sweep / "summary.csv"));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(csv_fields(lines[1])[1], "[8]");
+  EXPECT_EQ(csv_fields(lines[2])[1], "[8,16]");
+  EXPECT_EQ(csv_fields(lines[2]).size(), 12u);
+  EXPECT_TRUE(fs::is_regular_file(sweep / "samples.png"));
+
+  // The default folder is numbered when taken.
+  const Result again = vae_run(dir, {"sweep", "--config", "tiny.json", "--grid",
+                                     "train.seed=3", "--set", "train.max_steps=1"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_TRUE(fs::is_regular_file(dir / "runs" / "tiny-sweep-2" / "01-seed=3" / "checkpoints" / "last.pt"));
+}
+
+TEST(Sweep, DifferentImageSizesGiveOnePicturePerRun) {
+  const fs::path dir = fresh_dir("sizes");
+  write_config(dir);
+  const Result result = vae_run(dir, {"sweep", "--config", "tiny.json", "--grid",
+                                      "data.image_size=16,32", "--set", "train.max_steps=1",
+                                      "--out", "sweep"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_FALSE(fs::exists(dir / "sweep" / "samples.png"));
+  const auto first = vae::load_image((dir / "sweep" / "samples-01.png").string());
+  const auto second = vae::load_image((dir / "sweep" / "samples-02.png").string());
+  EXPECT_EQ(first.width, 8 * 18 + 2);
+  EXPECT_EQ(second.width, 8 * 34 + 2);
+  EXPECT_EQ(second.height, 34 + 2);
+  EXPECT_TRUE(contains(result.err, "samples-<run>.png per run")) << result.err;
+  EXPECT_TRUE(contains(result.out, "sweep/samples-02.png")) << result.out;
+}
+
+TEST(Sweep, BadGridKeyOrValueIsAConfigErrorBeforeAnyTraining) {
+  const fs::path dir = fresh_dir("bad_key");
+  write_config(dir);
+  const Result key = vae_run(dir, {"sweep", "--config", "tiny.json", "--grid", "model.latnt_dim=2,4",
+                                   "--out", "sweep"});
+  EXPECT_EQ(key.code, 2);
+  EXPECT_EQ(error_lines(key.err), 1u) << key.err;
+  EXPECT_TRUE(contains(key.err, "--grid: unknown key 'model.latnt_dim'")) << key.err;
+  EXPECT_TRUE(contains(key.err, "model.latent_dim")) << key.err;  // the suggestion
+  EXPECT_FALSE(fs::exists(dir / "sweep"));
+
+  // The bad value is the last one: still nothing is trained.
+  const Result value = vae_run(dir, {"sweep", "--config", "tiny.json", "--grid",
+                                     "model.latent_dim=2,0"});
+  EXPECT_EQ(value.code, 2);
+  EXPECT_TRUE(contains(value.err, "model.latent_dim must be")) << value.err;
+  EXPECT_TRUE(contains(value.err, "got 0")) << value.err;
+  EXPECT_FALSE(fs::exists(dir / "runs"));
+
+  // A combination the model cannot build (16 px cannot be halved 6 times) is caught too.
+  const Result layout = vae_run(dir, {"sweep", "--config", "tiny.json", "--grid",
+                                      "model.hidden_dims=[8],[8,8,8,8,8,8]"});
+  EXPECT_EQ(layout.code, 2) << layout.err;
+  EXPECT_TRUE(contains(layout.err, "model.hidden_dims")) << layout.err;
+  EXPECT_FALSE(fs::exists(dir / "runs"));
+}
+
+TEST(Sweep, MalformedOrRepeatedGridIsAUsageError) {
+  const fs::path dir = fresh_dir("malformed");
+  write_config(dir);
+  for (const std::vector<std::string>& grid :
+       {std::vector<std::string>{"--grid", "model.latent_dim"},
+        std::vector<std::string>{"--grid", "=2,4"},
+        std::vector<std::string>{"--grid", "model.latent_dim=2,,4"},
+        std::vector<std::string>{"--grid", "model.hidden_dims=[8,16"},
+        std::vector<std::string>{"--grid", "model.latent_dim=2", "--grid", "model.latent_dim=4"}}) {
+    std::vector<std::string> args = {"sweep", "--config", "tiny.json"};
+    args.insert(args.end(), grid.begin(), grid.end());
+    const Result result = vae_run(dir, args);
+    EXPECT_EQ(result.code, 2) << grid.back() << "\n" << result.err;
+    EXPECT_EQ(error_lines(result.err), 1u) << result.err;
+    EXPECT_TRUE(contains(result.err, "--grid")) << result.err;
+  }
+  const Result missing = vae_run(dir, {"sweep", "--config", "tiny.json"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_FALSE(fs::exists(dir / "runs"));
+}
+
+TEST(Sweep, AFailedRunIsRecordedAndTheSweepContinues) {
+  const fs::path dir = fresh_dir("failed");
+  write_config(dir);
+  // Test hook: the loss of step 3 is NaN, which only the first run (4 steps) reaches.
+  const Result result = vae_run(dir, {"sweep", "--config", "tiny.json", "--grid",
+                                      "train.max_steps=4,2", "--out", "sweep"},
+                                "VAE_TEST_NAN_AT_STEP=3");
+  EXPECT_EQ(result.code, 1) << result.err;
+  EXPECT_TRUE(contains(result.err, "1 of 2 sweep runs failed")) << result.err;
+  EXPECT_TRUE(contains(result.err, "run 2/2: train.max_steps=2")) << result.err;
+  const auto lines = lines_of(read_text(dir / "sweep" / "summary.csv"));
+  ASSERT_EQ(lines.size(), 3u);
+  const auto failed = csv_fields(lines[1]);
+  ASSERT_EQ(failed.size(), 12u) << lines[1];
+  EXPECT_EQ(failed[10], "failed");
+  EXPECT_TRUE(contains(failed[11], "non-finite loss")) << failed[11];
+  const auto ok = csv_fields(lines[2]);
+  ASSERT_EQ(ok.size(), 12u) << lines[2];
+  EXPECT_EQ(ok[10], "ok");
+  EXPECT_EQ(ok[3], "2");
+  EXPECT_TRUE(contains(read_text(dir / "sweep" / "summary.md"), "non-finite loss"));
+  // The failed run's log holds only its own lines.
+  EXPECT_FALSE(contains(read_text(dir / "sweep" / "01-max_steps=4" / "train.log"), "run 2/2"));
+  EXPECT_TRUE(fs::is_regular_file(dir / "sweep" / "samples.png"));  // the failed run's row is blank
+}
+
+TEST(Sweep, CtrlCWritesTheSummarySoFarAndExits130) {
+  const fs::path dir = fresh_dir("sigint");
+  write_config(dir);
+  const pid_t pid = spawn_vae(dir, {"sweep", "--config", "tiny.json", "--grid", "train.seed=0,1",
+                                    "--set", "data.train_size=200000", "--set", "train.max_steps=0",
+                                    "--set", "train.log_every=1", "--out", "sweep"});
+  ASSERT_GT(pid, 0);
+  const fs::path metrics = dir / "sweep" / "01-seed=0" / "metrics.csv";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline &&
+         (!fs::exists(metrics) || lines_of(read_text(metrics)).size() < 3)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const std::string err = read_text(dir / ".stderr");
+  EXPECT_TRUE(contains(err, "sweep stopped during run 1/2")) << err;
+  EXPECT_FALSE(fs::exists(dir / "sweep" / "02-seed=1"));
+  const auto lines = lines_of(read_text(dir / "sweep" / "summary.csv"));
+  ASSERT_EQ(lines.size(), 2u);
+  const auto row = csv_fields(lines[1]);
+  ASSERT_EQ(row.size(), 12u) << lines[1];
+  EXPECT_EQ(row[10], "interrupted");
+  EXPECT_GE(std::stoll(row[3]), 2);  // steps, from the checkpoint saved on Ctrl-C
+  EXPECT_TRUE(contains(read_text(dir / "sweep" / "summary.md"), "1 of 2 runs were started"));
+}
+
+}  // namespace
