@@ -15,60 +15,12 @@
 #include <thread>
 
 #include "vae/checkpoint.h"
+#include "cli_support.h"
 #include "vae/image.h"
-
-extern char** environ;
 
 namespace {
 namespace fs = std::filesystem;
-
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-std::string quote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
-// Runs `vae ARGS` in `cwd` with optional environment assignments; captures stdout and stderr.
-Result vae_run(const fs::path& cwd, const std::vector<std::string>& args, const std::string& env = "") {
-  const fs::path out = cwd / ".stdout", err = cwd / ".stderr";
-  std::string command = "cd " + quote(cwd.string()) + " && " + env + " " + quote(VAE_BINARY);
-  for (const auto& arg : args) command += " " + quote(arg);
-  command += " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
-  const int status = std::system(command.c_str());
-  Result result;
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = read_text(out);
-  result.err = read_text(err);
-  return result;
-}
-
-// Lines of stderr that report an error (informational log lines do not count).
-size_t error_lines(const std::string& text) {
-  size_t count = 0;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) count += line.find("error") != std::string::npos ? 1 : 0;
-  return count;
-}
-
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("vae_cli_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+using namespace vae_test;
 
 // A small, fast configuration: 16x16 shapes, 8 batches of 32 per epoch.
 const char* kTinyConfig = R"({
@@ -427,26 +379,6 @@ TEST(Cli, ResumeRejectsAConfigAndMissingRuns) {
   EXPECT_NE(missing.err.find("nowhere"), std::string::npos);
   const Result both = vae_run(dir, {"train", "--resume", "nowhere", "--config", "tiny.json"});
   EXPECT_EQ(both.code, 2);
-}
-
-// Starts `vae ARGS` in the background with output to files; returns its pid.
-pid_t spawn_vae(const fs::path& cwd, const std::vector<std::string>& args) {
-  std::vector<std::string> argv_storage = {VAE_BINARY};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& arg : argv_storage) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, (cwd / ".stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, (cwd / ".stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const fs::path previous = fs::current_path();
-  fs::current_path(cwd);
-  pid_t pid = -1;
-  const int failed = posix_spawn(&pid, VAE_BINARY, &actions, nullptr, argv.data(), environ);
-  fs::current_path(previous);
-  posix_spawn_file_actions_destroy(&actions);
-  return failed ? -1 : pid;
 }
 
 TEST(Cli, InterruptSavesStateAndResumeContinues) {
