@@ -514,6 +514,13 @@ json load_config_json(const std::string& path, const std::vector<std::string>& o
   return resolved;
 }
 
+json config_json_or_defaults(const std::string& path, const std::vector<std::string>& overrides) {
+  if (!path.empty()) return load_config_json(path, overrides);
+  json resolved = default_config_json();
+  for (const auto& assignment : overrides) apply_override(resolved, assignment);
+  return resolved;
+}
+
 Config config_from_json(const json& resolved) {
   Config config;
   for (const auto& spec : specs()) {

@@ -15,8 +15,6 @@
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO
 #include <stb_image_write.h>
-#define STB_IMAGE_RESIZE_IMPLEMENTATION
-#include <stb_image_resize.h>
 
 #include <algorithm>
 #include <cmath>
@@ -56,53 +54,6 @@ void write_png(const std::string& path, const Image& image) {
                                         image.pixels.data(), int(image.width * image.channels));
   if (ok == 0 || encoded.empty()) throw IoError(path + ": PNG encoding failed");
   write_file_atomically(path, encoded.data(), encoded.size());
-}
-
-Image fit_image(const Image& image, int64_t size, int64_t channels, std::string* steps) {
-  std::string done;
-  auto note = [&](const std::string& step) { done += (done.empty() ? "" : ", ") + step; };
-  // Centre crop to a square.
-  const int64_t side = std::min(image.width, image.height);
-  const int64_t x0 = (image.width - side) / 2, y0 = (image.height - side) / 2;
-  Image square{side, side, image.channels, std::vector<uint8_t>(size_t(side * side * image.channels))};
-  for (int64_t y = 0; y < side; ++y) {
-    const auto* from = &image.pixels[size_t(((y + y0) * image.width + x0) * image.channels)];
-    std::copy(from, from + side * image.channels, &square.pixels[size_t(y * side * image.channels)]);
-  }
-  if (side != image.width || side != image.height) {
-    note("centre-cropped " + std::to_string(image.width) + "x" + std::to_string(image.height) +
-         " to " + std::to_string(side) + "x" + std::to_string(side));
-  }
-  // Resize.
-  Image resized{size, size, square.channels, std::vector<uint8_t>(size_t(size * size * square.channels))};
-  if (side == size) {
-    resized.pixels = square.pixels;
-  } else {
-    if (!stbir_resize_uint8(square.pixels.data(), int(side), int(side), 0, resized.pixels.data(),
-                            int(size), int(size), 0, int(square.channels))) {
-      throw DataError("image resize failed");
-    }
-    note("resized to " + std::to_string(size) + "x" + std::to_string(size));
-  }
-  // Channels.
-  if (resized.channels == channels) {
-    if (steps) *steps = done.empty() ? "used as is" : done;
-    return resized;
-  }
-  Image converted{size, size, channels, std::vector<uint8_t>(size_t(size * size * channels))};
-  for (int64_t p = 0; p < size * size; ++p) {
-    if (channels == 1) {
-      // ITU-R BT.601 luma, as PIL's convert("L").
-      const auto* rgb = &resized.pixels[size_t(p * 3)];
-      converted.pixels[size_t(p)] =
-          uint8_t(std::lround(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]));
-    } else {
-      for (int64_t c = 0; c < 3; ++c) converted.pixels[size_t(p * 3 + c)] = resized.pixels[size_t(p)];
-    }
-  }
-  note(channels == 1 ? "converted RGB to gray" : "converted gray to RGB");
-  if (steps) *steps = done;
-  return converted;
 }
 
 }  // namespace vae

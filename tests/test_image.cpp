@@ -6,6 +6,7 @@
 
 #include "vae/errors.h"
 #include "vae/image.h"
+#include "vae/imaging.h"
 
 namespace {
 namespace fs = std::filesystem;

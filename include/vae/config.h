@@ -124,6 +124,9 @@ nlohmann::json default_config_json();
 // Throws ConfigError for every problem, naming the file, the key and what is allowed.
 nlohmann::json load_config_json(const std::string& path, const std::vector<std::string>& overrides);
 
+// load_config_json, or the defaults with the overrides applied when `path` is empty.
+nlohmann::json config_json_or_defaults(const std::string& path, const std::vector<std::string>& overrides);
+
 // Validates a parsed document (e.g. one read back from a checkpoint) and fills in defaults.
 // `source` names where it came from, for messages.
 nlohmann::json resolve_config_json(const nlohmann::json& document, const std::string& source);

@@ -1,6 +1,6 @@
 // Image files without LibTorch: reading PNG/JPEG/BMP, writing PNG (every return value checked,
 // written to a temporary file and renamed so that no partial file is ever left), and fitting an
-// arbitrary picture to a model's input for `vae reconstruct`.
+// pictures (decoding, transforms and fit_image are in imaging.h).
 #pragma once
 
 #include <cstdint>
@@ -26,9 +26,5 @@ Image load_image(const std::string& path);
 
 // Writes a PNG atomically. Throws IoError naming the path on any failure.
 void write_png(const std::string& path, const Image& image);
-
-// Brings any image to size x size with `channels` channels: centre crop to a square, area-style
-// resize, gray <-> RGB. `steps` receives a human-readable account of what was done.
-Image fit_image(const Image& image, int64_t size, int64_t channels, std::string* steps);
 
 }  // namespace vae

@@ -50,6 +50,11 @@ Image convert_channels(const Image& image, int64_t channels);
 // Applies crop, resize and channel conversion of `spec` to a decoded image.
 Image apply_transforms(const Image& image, const TransformSpec& spec);
 
+// Brings any picture to size x size with `channels` channels for `vae reconstruct`: centre crop
+// to a square, then the same resize and channel conversion as the data transforms. `steps`
+// receives a human-readable account of what was done ("used as is" when nothing was).
+Image fit_image(const Image& image, int64_t size, int64_t channels, std::string* steps);
+
 // Mirrors left-right in place.
 void flip_horizontal(Image& image);
 

@@ -27,10 +27,7 @@ struct DataArguments {
 };
 
 Config resolve(const DataArguments& args) {
-  nlohmann::json resolved = args.config_path.empty() ? default_config_json()
-                                                     : load_config_json(args.config_path, {});
-  for (const auto& assignment : args.overrides) apply_override(resolved, assignment);
-  return config_from_json(resolved);
+  return config_from_json(config_json_or_defaults(args.config_path, args.overrides));
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

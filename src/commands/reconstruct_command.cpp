@@ -8,6 +8,7 @@
 #include "vae/config.h"
 #include "vae/device.h"
 #include "vae/image.h"
+#include "vae/imaging.h"
 #include "vae/loader.h"
 
 namespace vae {

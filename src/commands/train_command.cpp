@@ -45,11 +45,8 @@ int run_train(const TrainArguments& args) {
     CheckpointReader reader(checkpoint_for_resume(args.resume).string());
     resolved = reader.meta().config;
     for (const auto& assignment : args.overrides) apply_override(resolved, assignment);
-  } else if (!args.config_path.empty()) {
-    resolved = load_config_json(args.config_path, args.overrides);
-  } else if (args.print_config) {
-    resolved = default_config_json();
-    for (const auto& assignment : args.overrides) apply_override(resolved, assignment);
+  } else if (!args.config_path.empty() || args.print_config) {
+    resolved = config_json_or_defaults(args.config_path, args.overrides);
   } else {
     throw ConfigError("vae train needs --config FILE (e.g. configs/shapes.json) or --resume RUN_DIR");
   }

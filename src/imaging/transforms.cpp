@@ -497,4 +497,29 @@ void flip_horizontal(Image& image) {
   }
 }
 
+Image fit_image(const Image& image, int64_t size, int64_t channels, std::string* steps) {
+  std::vector<std::string> done;
+  const int64_t side = std::min(image.width, image.height);
+  Image fitted = image;
+  if (side != image.width || side != image.height) {
+    fitted = center_crop(image, side);
+    done.push_back("centre-cropped " + std::to_string(image.width) + "x" +
+                   std::to_string(image.height) + " to " + std::to_string(side) + "x" +
+                   std::to_string(side));
+  }
+  if (side != size) {
+    fitted = resize_bilinear_antialias(fitted, size, size);
+    done.push_back("resized to " + std::to_string(size) + "x" + std::to_string(size));
+  }
+  if (fitted.channels != channels) {
+    done.push_back(channels == 1 ? "converted RGB to gray" : "converted gray to RGB");
+    fitted = convert_channels(fitted, channels);
+  }
+  if (steps) {
+    *steps = done.empty() ? "used as is" : done.front();
+    for (size_t i = 1; i < done.size(); ++i) *steps += ", " + done[i];
+  }
+  return fitted;
+}
+
 }  // namespace vae
