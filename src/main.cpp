@@ -27,12 +27,17 @@ int main(int argc, char** argv) {
                                               vae::add_sample_command(app),
                                               vae::add_reconstruct_command(app),
                                               vae::add_data_command(app),
-                                              vae::add_sweep_command(app)};
+                                              vae::add_sweep_command(app),
+                                              vae::add_bench_command(app)};
   if (argc > 1 && argv[1][0] != '-') {
     const std::string name = argv[1];
     bool known = false;
-    for (const auto& command : commands) known = known || command.app->get_name() == name;
-    if (!known) return fail("unknown command '" + name + "'; commands: train, sample, reconstruct, data, sweep (see vae --help)", 2);
+    std::string names;
+    for (const auto& command : commands) {
+      known = known || command.app->get_name() == name;
+      names += (names.empty() ? "" : ", ") + command.app->get_name();
+    }
+    if (!known) return fail("unknown command '" + name + "'; commands: " + names + " (see vae --help)", 2);
   }
   try {
     app.parse(argc, argv);

@@ -9,6 +9,56 @@
 namespace vae {
 namespace {
 
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// The bias of the convolution whose gradients are asked for: none (sizes unknown = no bias).
+const at::OptionalIntArrayRef kNoBias;
+
+// conv_transpose2d(x, W) = d conv2d(y, W) / d y applied to x; backward: dx = conv2d(g, W) and
+// dW = the weight gradient of conv2d(g, W) against output gradient x.
+class TransposedConvViaConv : public torch::autograd::Function<TransposedConvViaConv> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
+                               int64_t stride, int64_t padding, int64_t output_padding) {
+    ctx->save_for_backward({x, weight});
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["padding"] = padding;
+    auto out_side = [&](int64_t in, int64_t kernel) {
+      return (in - 1) * stride - 2 * padding + kernel + output_padding;
+    };
+    // Only the sizes of this tensor are read: it stands for the convolution's input.
+    const auto output = at::empty({x.size(0), weight.size(1), out_side(x.size(2), weight.size(2)),
+                                   out_side(x.size(3), weight.size(3))},
+                                  x.options());
+    return std::get<0>(at::convolution_backward(x, output, weight, kNoBias,
+                                                {stride, stride}, {padding, padding}, /*dilation=*/{1, 1},
+                                                /*transposed=*/false, /*output_padding=*/{0, 0},
+                                                /*groups=*/1, {true, false, false}));
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& weight = saved[1];
+    const int64_t stride = ctx->saved_data["stride"].toInt();
+    const int64_t padding = ctx->saved_data["padding"].toInt();
+    const auto grad = grads[0].contiguous();  // [B, C_out, H_out, W_out]
+    const auto grad_x = at::conv2d(grad, weight, /*bias=*/{}, {stride, stride}, {padding, padding});
+    const auto grad_weight = std::get<1>(at::convolution_backward(
+        x, grad, weight, kNoBias, {stride, stride}, {padding, padding},
+        /*dilation=*/{1, 1}, /*transposed=*/false, /*output_padding=*/{0, 0}, /*groups=*/1,
+        {false, true, false}));
+    return {grad_x, grad_weight, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// Whether the decoder's transposed convs should run as ordinary convolutions (see model.h).
+bool transposed_conv_via_conv(const torch::Tensor& x) {
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && at::hasMKLDNN() &&
+         at::globalContext().userEnabledMkldnn();
+}
+
 std::string join(const std::vector<std::string>& words) {
   std::string out;
   for (const auto& word : words) out += (out.empty() ? "" : ", ") + word;
@@ -259,6 +309,7 @@ void VAEImpl::build_conv() {
             .stride(s)
             .padding(p)
             .output_padding(output_padding)));
+    transposed_geometry_.push_back({s, p, output_padding});
     if (!to_image) push_norm_and_activation(decoder_, options_, out_channels);
   }
   if (options_.refine) {
@@ -323,7 +374,7 @@ torch::Tensor VAEImpl::decode(const torch::Tensor& z) {
     out = decoder_->forward(h).view({z.size(0), options_.channels, side, side});
   } else {
     const int64_t side = spatial_.back();
-    out = decoder_->forward(h.view({z.size(0), options_.hidden_dims.back(), side, side}));
+    out = run_decoder(h.view({z.size(0), options_.hidden_dims.back(), side, side}));
   }
   if (options_.likelihood == "bernoulli") return out;  // logits
   return options_.range == "symmetric" ? torch::tanh(out) : torch::sigmoid(out);
@@ -342,6 +393,70 @@ VaeOutput VAEImpl::forward(const torch::Tensor& x) {
     z = mu + torch::randn_like(mu) * torch::exp(0.5 * logvar);
   }
   return {decode(z), mu, logvar};
+}
+
+namespace {
+// Multiply-adds of the conv, transposed-conv and linear layers of `layers` when `x` ([1, ...]) goes
+// through them; `x` is advanced to the output.
+int64_t sequential_multiply_adds(torch::nn::Sequential& layers, torch::Tensor& x) {
+  int64_t total = 0;
+  for (auto& layer : *layers) {
+    torch::Tensor y = layer.forward(x);
+    const auto module = layer.ptr();
+    if (const auto* conv = module->as<torch::nn::Conv2d>()) {
+      total += conv->weight.numel() * y.size(2) * y.size(3);  // each weight once per output pixel
+    } else if (const auto* up = module->as<torch::nn::ConvTranspose2d>()) {
+      total += up->weight.numel() * x.size(2) * x.size(3);  // each weight once per input pixel
+    } else if (const auto* linear = module->as<torch::nn::Linear>()) {
+      total += linear->weight.numel();
+    }
+    x = y;
+  }
+  return total;
+}
+}  // namespace
+
+torch::Tensor conv_transpose2d_via_conv(const torch::Tensor& x, const torch::Tensor& weight,
+                                        const torch::Tensor& bias, int64_t stride, int64_t padding,
+                                        int64_t output_padding) {
+  auto out = TransposedConvViaConv::apply(x, weight, stride, padding, output_padding);
+  if (bias.defined()) out = out + bias.view({1, -1, 1, 1});
+  return out;
+}
+
+torch::Tensor VAEImpl::run_decoder(torch::Tensor h) {
+  if (!transposed_conv_via_conv(h)) return decoder_->forward(h);
+  size_t transposed = 0;  // index into transposed_geometry_
+  for (auto& layer : *decoder_) {
+    if (const auto* up = layer.ptr()->as<torch::nn::ConvTranspose2d>()) {
+      const auto& g = transposed_geometry_.at(transposed++);
+      h = conv_transpose2d_via_conv(h, up->weight, up->bias, g.stride, g.padding, g.output_padding);
+    } else {
+      h = layer.forward(h);
+    }
+  }
+  return h;
+}
+
+int64_t VAEImpl::multiply_adds_per_image() {
+  torch::NoGradGuard no_grad;
+  const bool was_training = is_training();
+  eval();  // batch norm on one image needs its running statistics
+  const auto on = torch::TensorOptions().device(parameters().front().device());
+  const int64_t side = options_.image_size;
+  torch::Tensor x = torch::zeros({1, options_.channels, side, side}, on);
+  if (options_.type == "mlp") x = x.flatten(1);
+  int64_t total = sequential_multiply_adds(encoder_, x);
+  for (const auto& head : {mu_head_, logvar_head_, head_}) {
+    if (!head.is_empty()) total += head->weight.numel();
+  }
+  total += decoder_input_->weight.numel();
+  torch::Tensor h = options_.type == "mlp"
+                        ? torch::zeros({1, options_.hidden_dims.back()}, on)
+                        : torch::zeros({1, options_.hidden_dims.back(), spatial_.back(), spatial_.back()}, on);
+  total += sequential_multiply_adds(decoder_, h);
+  train(was_training);
+  return total;
 }
 
 torch::Tensor VAEImpl::sample(int64_t n, double temperature, const torch::Device& device,

@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "vae/checkpoint.h"
+#include "vae/config.h"
+#include "vae/model.h"
 #include "cli_support.h"
 #include "vae/image.h"
 
@@ -493,6 +496,48 @@ TEST(CliData, DamagedFilesGiveOneLineNamingTheFile) {
   EXPECT_EQ(wrong_root.code, 1);
   EXPECT_NE(wrong_root.err.find("nowhere"), std::string::npos) << wrong_root.err;
   EXPECT_EQ(error_lines(wrong_root.err), 1u) << wrong_root.err;
+}
+
+// `vae bench train`: one JSON line whose figures agree with each other and with the model.
+TEST(CliBench, TrainPrintsOneJsonLineOfConsistentFigures) {
+  const fs::path dir = fresh_dir("bench");
+  write_tiny_config(dir);
+  const Result result = vae_run(dir, {"bench", "train", "--config", "tiny.json", "--steps", "2", "--warmup", "1", "--batch", "8"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  ASSERT_EQ(std::count(result.out.begin(), result.out.end(), '\n'), 1) << result.out;
+  const auto line = nlohmann::json::parse(result.out);
+  EXPECT_EQ(line["batch"], 8);
+  EXPECT_EQ(line["steps"], 2);
+  EXPECT_EQ(line["threads"], 1);  // the config's train.threads
+  EXPECT_EQ(line["config"], "tiny");
+  // 6 FLOPs per multiply-add (forward 1, backward 2, two FLOPs each) of the model the config builds.
+  vae::VAE model(vae::ModelOptions::from_config(vae::config_from_json(vae::config_json_or_defaults((dir / "tiny.json").string(), {}))));
+  EXPECT_NEAR(line["mflop_per_image"].get<double>(), 6.0 * double(model->multiply_adds_per_image()) / 1e6, 1e-3);
+  const double images_per_s = line["images_per_s"];
+  EXPECT_GT(images_per_s, 0.0);
+  EXPECT_NEAR(images_per_s, 8 * 2 / line["seconds"].get<double>(), 0.01 * images_per_s + 0.1);
+  EXPECT_NEAR(line["gflop_per_s"].get<double>(), images_per_s * line["mflop_per_image"].get<double>() / 1e3,
+              0.01 * line["gflop_per_s"].get<double>() + 0.01);
+  EXPECT_GT(line["matmul_gflop_per_s"].get<double>(), 0.0);
+  EXPECT_NEAR(line["fraction_of_matmul"].get<double>(),
+              line["gflop_per_s"].get<double>() / line["matmul_gflop_per_s"].get<double>(), 2e-3);
+  EXPECT_TRUE(std::isfinite(line["mean_loss"].get<double>()));
+  for (const char* phase : {"forward_ms", "backward_ms", "optimizer_ms"}) EXPECT_GT(line[phase].get<double>(), 0.0) << phase;
+  EXPECT_FALSE(fs::exists(dir / "runs")) << "a benchmark writes no run";
+}
+
+TEST(CliBench, BadInputIsOneLineAndExitTwo) {
+  const fs::path dir = fresh_dir("bench_bad");
+  write_tiny_config(dir);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"bench", "train", "--config", "missing.json"},
+           {"bench", "train", "--config", "tiny.json", "--steps", "0"},
+           {"bench", "train", "--config", "tiny.json", "--set", "model.latent_dim=0"},
+           {"bench"}}) {
+    const Result result = vae_run(dir, args);
+    EXPECT_EQ(result.code, 2) << args.back() << ": " << result.err;
+    EXPECT_EQ(error_lines(result.err), 1u) << result.err;
+  }
 }
 
 }  // namespace

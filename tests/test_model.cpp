@@ -440,6 +440,87 @@ TEST(Model, MlpFlattensAndMirrorsTheWidths) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Transposed convolutions computed as ordinary ones (the decoder's CPU path)
+
+struct TransposedGeometry {
+  int64_t kernel, stride, padding, output_padding, side;
+};
+
+class TransposedViaConv : public ::testing::TestWithParam<TransposedGeometry> {};
+
+TEST_P(TransposedViaConv, SameOutputAndGradientsAsConvTranspose2d) {
+  const auto g = GetParam();
+  torch::manual_seed(3);
+  const auto x = torch::randn({3, 5, g.side, g.side}, torch::requires_grad());
+  const auto weight = torch::randn({5, 4, g.kernel, g.kernel}, torch::requires_grad());
+  const auto bias = torch::randn({4}, torch::requires_grad());
+  const auto expected = torch::conv_transpose2d(x, weight, bias, g.stride, g.padding, g.output_padding);
+  const auto actual = vae::conv_transpose2d_via_conv(x, weight, bias, g.stride, g.padding, g.output_padding);
+  ASSERT_EQ(actual.sizes(), expected.sizes());
+  EXPECT_TRUE(torch::allclose(actual, expected, /*rtol=*/1e-4, /*atol=*/1e-4));
+  const auto upstream = torch::randn_like(expected);
+  const auto want = torch::autograd::grad({expected}, {x, weight, bias}, {upstream});
+  const auto got = torch::autograd::grad({actual}, {x, weight, bias}, {upstream});
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(got[i], want[i], /*rtol=*/1e-4, /*atol=*/1e-3))
+        << "gradient " << i << " differs by " << (got[i] - want[i]).abs().max().item<double>();
+  }
+}
+
+// The decoders the presets build: mirror of k4 s2 p1, of k3 s2 p1 (output padding 1), k2 s2,
+// and a stride-1 refinement-like geometry.
+INSTANTIATE_TEST_SUITE_P(Geometries, TransposedViaConv,
+                         ::testing::Values(TransposedGeometry{4, 2, 1, 0, 4}, TransposedGeometry{3, 2, 1, 1, 5},
+                                           TransposedGeometry{2, 2, 0, 0, 3}, TransposedGeometry{3, 1, 1, 0, 6},
+                                           TransposedGeometry{4, 2, 1, 1, 1}));
+
+TEST(Model, DecoderGivesTheSameImagesWithAndWithoutTheConvPath) {
+  vae::ModelOptions o = options(32, 3, {8, 16, 32}, 3, 1);
+  o.stride = {2};
+  o.batch_norm = true;
+  vae::VAE model(o);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto z = torch::randn({4, o.latent_dim});
+  const auto fast = model->decode(z);
+  auto& context = at::globalContext();
+  const bool enabled = context.userEnabledMkldnn();
+  context.setUserEnabledMkldnn(false);  // the decoder falls back to torch's conv_transpose2d
+  const auto plain = model->decode(z);
+  context.setUserEnabledMkldnn(enabled);
+  EXPECT_TRUE(torch::allclose(fast, plain, /*rtol=*/1e-4, /*atol=*/1e-5));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arithmetic of one forward pass (what `vae bench train` turns into FLOP/s)
+
+TEST(Model, MultiplyAddsOfAnMlpAreItsWeightCounts) {
+  vae::ModelOptions o;
+  o.type = "mlp";
+  o.image_size = 28;
+  o.hidden_dims = {512};
+  o.latent_dim = 64;
+  vae::VAE model(o);
+  // encoder 784x512, heads 2 x 512x64, decoder input 64x512, output 512x784
+  EXPECT_EQ(model->multiply_adds_per_image(), 784 * 512 + 2 * 512 * 64 + 64 * 512 + 512 * 784);
+}
+
+TEST(Model, MultiplyAddsOfAConvNetCountEachWeightPerOutputOrInputPixel) {
+  // The peer's "lance" model: 3x32x32, conv 32-64-128 k4 s2 p1 (32 -> 16 -> 8 -> 4), latent 64.
+  vae::ModelOptions o = options(32, 3, {32, 64, 128}, 4, 1);
+  o.latent_dim = 64;
+  o.likelihood = "gaussian";
+  vae::VAE model(o);
+  model->train();
+  const int64_t encoder = (32 * 3 * 16) * (16 * 16) + (64 * 32 * 16) * (8 * 8) + (128 * 64 * 16) * (4 * 4);
+  const int64_t heads = 2 * (128 * 4 * 4) * 64 + 64 * (128 * 4 * 4);
+  // transposed convs: each weight once per input pixel (4x4 -> 8x8 -> 16x16 -> 32x32)
+  const int64_t decoder = (128 * 64 * 16) * (4 * 4) + (64 * 32 * 16) * (8 * 8) + (32 * 3 * 16) * (16 * 16);
+  EXPECT_EQ(model->multiply_adds_per_image(), encoder + heads + decoder);
+  EXPECT_TRUE(model->is_training());  // counting leaves the mode as it was
+}
+
+// ---------------------------------------------------------------------------------------------
 // Outputs and modes
 
 TEST(Model, EvalModeDecodesTheMean) {

@@ -20,6 +20,7 @@ Command add_sample_command(CLI::App& parent);
 Command add_reconstruct_command(CLI::App& parent);
 Command add_data_command(CLI::App& parent);
 Command add_sweep_command(CLI::App& parent);
+Command add_bench_command(CLI::App& parent);
 
 // Text of `vae --version`: project version, LibTorch version, devices.
 std::string version_text();

@@ -66,6 +66,11 @@ class VAEImpl : public torch::nn::Module {
   torch::Tensor sample(int64_t n, double temperature, const torch::Device& device,
                        torch::optional<at::Generator> generator = torch::nullopt);
 
+  // Multiply-adds of the conv, transposed-conv and linear layers in one forward pass of one image
+  // (normalisation, activations and the loss are not counted). A training step costs about three
+  // times as much: the backward pass computes gradients of both the inputs and the weights.
+  int64_t multiply_adds_per_image();
+
   // The options as built: kernel_size/stride/padding hold one value per block (conv).
   const ModelOptions& options() const { return options_; }
 
@@ -73,6 +78,8 @@ class VAEImpl : public torch::nn::Module {
   void build_conv();
   void build_mlp();
   void build_heads(int64_t features);
+  // decoder_ on h, its transposed convs as ordinary convolutions where that is faster.
+  torch::Tensor run_decoder(torch::Tensor h);
 
   ModelOptions options_;
   std::vector<int64_t> spatial_;  // conv: spatial size before block i (spatial_[0] = image size)
@@ -82,8 +89,23 @@ class VAEImpl : public torch::nn::Module {
   torch::nn::Linear head_{nullptr};         // head=split: [mu | logvar]
   torch::nn::Linear decoder_input_{nullptr};
   torch::nn::Sequential decoder_{nullptr};
+  struct TransposedGeometry {
+    int64_t stride, padding, output_padding;
+  };
+  std::vector<TransposedGeometry> transposed_geometry_;  // of decoder_'s transposed convs, in order
 };
 TORCH_MODULE(VAE);
+
+// A transposed convolution (stride, padding and output padding the same along both axes; no
+// dilation or groups) computed with the kernels of the ordinary convolution: its output is the
+// gradient of conv2d(., weight) with respect to the input, taken at grad_output = x, and its
+// gradients are a conv2d and a conv2d weight gradient. Same values as torch::conv_transpose2d up to
+// float rounding. The decoder uses it on the CPU when oneDNN is present: LibTorch 1.13 runs
+// conv_transpose2d there as one single-threaded GEMM per image plus col2im, ~4x slower on 2 cores.
+// x: [B, C_in, H, W], weight: [C_in, C_out, k, k], bias: [C_out] or undefined.
+torch::Tensor conv_transpose2d_via_conv(const torch::Tensor& x, const torch::Tensor& weight,
+                                        const torch::Tensor& bias, int64_t stride, int64_t padding,
+                                        int64_t output_padding);
 
 // Spatial size after each encoder block, starting with the image size (conv; for mlp just the
 // image size). Throws ConfigError naming model.hidden_dims and model.kernel_size when the image
