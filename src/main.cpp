@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
                                               vae::add_reconstruct_command(app),
                                               vae::add_data_command(app),
                                               vae::add_sweep_command(app),
+                                              vae::add_eval_command(app),
                                               vae::add_bench_command(app)};
   if (argc > 1 && argv[1][0] != '-') {
     const std::string name = argv[1];

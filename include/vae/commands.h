@@ -21,6 +21,7 @@ Command add_reconstruct_command(CLI::App& parent);
 Command add_data_command(CLI::App& parent);
 Command add_sweep_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
+Command add_eval_command(CLI::App& parent);
 
 // Text of `vae --version`: project version, LibTorch version, devices.
 std::string version_text();
