@@ -27,8 +27,8 @@ rows=(
   "cinic10 lance 4096 3 1"
   "cinic10 lance 256 40 3"
   "cifar10 cifar_bn 32 60 3"
-  "flowers102 flowers 64 150 5"
-  "mnist_mlp mnist_mlp 32 1500 20"
+  "flowers102 flowers 64 300 5"
+  "mnist_mlp mnist_mlp 32 1000 20"
   "celeba64 celeba 64 12 2"
 )
 

@@ -14,6 +14,8 @@ packages=(
   libmatio-dev            # Flowers102 .mat split files
   pkg-config
   libgtest-dev            # the test suite
+  libplplot-dev plplot-driver-cairo  # loss curves (curves.png, vae plot)
+  python3-protobuf        # the test that decodes TensorBoard event files independently
 )
 missing=()
 for package in "${packages[@]}"; do

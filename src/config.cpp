@@ -255,6 +255,10 @@ const std::vector<Spec>& specs() {
       int_key("train.grid_images", 64, 1, 1024,
               "images in the sample and reconstruction grids",
               bind(&Config::train, &TrainConfig::grid_images)),
+      bool_key("train.tensorboard", true,
+               "write TensorBoard event files under <run>/tb (scalars every train.log_every steps, "
+               "validation and grids every epoch)",
+               bind(&Config::train, &TrainConfig::tensorboard)),
       int_key("train.sample_every", 1, 1, 100000,
               "epochs between sample and reconstruction grids (the last epoch always has them)",
               bind(&Config::train, &TrainConfig::sample_every)),

@@ -41,19 +41,40 @@ void append_bytes(void* context, void* data, int size) {
   const auto* bytes = static_cast<const uint8_t*>(data);
   out->insert(out->end(), bytes, bytes + size);
 }
-}  // namespace
 
-void write_png(const std::string& path, const Image& image) {
-  if (image.channels < 1 || image.channels > 4 || image.width <= 0 || image.height <= 0 ||
-      image.pixels.size() != size_t(image.width * image.height * image.channels)) {
-    throw IoError(path + ": refusing to write an image with inconsistent size");
-  }
+bool consistent(const Image& image) {
+  return image.channels >= 1 && image.channels <= 4 && image.width > 0 && image.height > 0 &&
+         image.pixels.size() == size_t(image.width * image.height * image.channels);
+}
+
+// stb's PNG encoder into memory; empty on failure.
+std::vector<uint8_t> encode_png_bytes(const Image& image) {
   std::vector<uint8_t> encoded;
   const int ok = stbi_write_png_to_func(append_bytes, &encoded, int(image.width),
                                         int(image.height), int(image.channels),
                                         image.pixels.data(), int(image.width * image.channels));
-  if (ok == 0 || encoded.empty()) throw IoError(path + ": PNG encoding failed");
+  if (ok == 0) encoded.clear();
+  return encoded;
+}
+}  // namespace
+
+void write_png(const std::string& path, const Image& image) {
+  if (!consistent(image)) throw IoError(path + ": refusing to write an image with inconsistent size");
+  const std::vector<uint8_t> encoded = encode_png_bytes(image);
+  if (encoded.empty()) throw IoError(path + ": PNG encoding failed");
   write_file_atomically(path, encoded.data(), encoded.size());
+}
+
+std::vector<uint8_t> encode_png(const Image& image) {
+  if (!consistent(image)) {
+    throw DataError("PNG encoding: image of " + std::to_string(image.width) + "x" +
+                    std::to_string(image.height) + "x" + std::to_string(image.channels) +
+                    " with " + std::to_string(image.pixels.size()) +
+                    " bytes is inconsistent (1 to 4 channels, width x height x channels bytes)");
+  }
+  std::vector<uint8_t> encoded = encode_png_bytes(image);
+  if (encoded.empty()) throw DataError("PNG encoding failed (out of memory?)");
+  return encoded;
 }
 
 }  // namespace vae

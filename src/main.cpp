@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
                                               vae::add_reconstruct_command(app),
                                               vae::add_data_command(app),
                                               vae::add_sweep_command(app),
+                                              vae::add_plot_command(app),
+                                              vae::add_interpolate_command(app),
+                                              vae::add_traverse_command(app),
+                                              vae::add_encode_command(app),
                                               vae::add_eval_command(app),
                                               vae::add_bench_command(app)};
   if (argc > 1 && argv[1][0] != '-') {

@@ -11,11 +11,13 @@
 
 #include "vae/checkpoint.h"
 #include "vae/config.h"
+#include "vae/curves.h"
 #include "vae/dataset.h"
 #include "vae/device.h"
 #include "vae/errors.h"
 #include "vae/fs.h"
 #include "vae/image.h"
+#include "vae/image_io.h"
 #include "vae/loader.h"
 #include "vae/logging.h"
 #include "vae/loss.h"
@@ -23,6 +25,7 @@
 #include "vae/run_dir.h"
 #include "vae/schedules.h"
 #include "vae/signals.h"
+#include "vae/tensorboard.h"
 
 namespace vae {
 namespace fs = std::filesystem;
@@ -40,8 +43,8 @@ double seconds_since(Clock::time_point start) {
 
 // Running sums of the loss terms over a number of images.
 struct TermSums {
-  double loss = 0, recon = 0, kl = 0, elbo = 0;
-  int64_t images = 0;
+  double loss = 0, recon = 0, kl = 0, elbo = 0, grad_norm = 0;
+  int64_t images = 0, steps = 0;
 
   void add(const ElboTerms& terms, int64_t batch) {
     loss += terms.loss.item<double>() * double(batch);
@@ -50,6 +53,11 @@ struct TermSums {
     elbo += terms.elbo.item<double>() * double(batch);
     images += batch;
   }
+  void add_grad_norm(double norm) {
+    grad_norm += norm;
+    ++steps;
+  }
+  double mean_grad_norm() const { return grad_norm / std::max<double>(1.0, double(steps)); }
   nlohmann::json mean() const {
     const double n = std::max<double>(1.0, double(images));
     return {{"loss", loss / n}, {"recon", recon / n}, {"kl", kl / n}, {"elbo", elbo / n}};
@@ -146,6 +154,8 @@ class Trainer {
   nlohmann::json validate();
   void write_grids(int64_t epoch);
   void save_last();
+  // curves.png from metrics.csv; a failure is only a warning, never the end of a run.
+  void draw_curves();
   void log_progress(int64_t epoch, int64_t batch);
   [[noreturn]] void stop_for_signal(int signal_number, const std::string& where);
   std::string last_good_checkpoint() const {
@@ -165,6 +175,7 @@ class Trainer {
   CheckpointMeta meta_;
   fs::path run_dir_, last_path_;
   std::unique_ptr<MetricsFile> metrics_;
+  std::unique_ptr<EventWriter> events_;  // null when train.tensorboard is off
   std::unique_ptr<BestCheckpoints> best_;
   ProgressBar bar_{stderr_is_terminal()};
   int64_t batches_ = 0, planned_ = 0;
@@ -250,9 +261,18 @@ void Trainer::save_last() {
   save_checkpoint(last_path_.string(), meta_, model_, optimizer_.get());
 }
 
+void Trainer::draw_curves() {
+  try {
+    write_curves_png(run_dir_ / "metrics.csv", run_dir_ / "curves.png", config_.name + ": loss curves");
+  } catch (const std::exception& error) {
+    spdlog::warn("curves.png not drawn: {}", error.what());
+  }
+}
+
 void Trainer::stop_for_signal(int signal_number, const std::string& where) {
   bar_.clear();
   save_last();
+  draw_curves();
   const std::string message =
       fmt::format("stopped by {} {}; state saved to {}; resume with: vae train --resume {}",
                   signal_name(signal_number), where, last_path_.string(), run_dir_.string());
@@ -276,11 +296,10 @@ bool Trainer::step(const torch::Tensor& images, int64_t epoch) {
   double grad_norm = 0;
   if (std::isfinite(loss_value)) {
     terms.loss.backward();
-    if (config_.optim.grad_clip > 0 || config_.train.nonfinite == "skip") {
-      const double clip = config_.optim.grad_clip > 0 ? config_.optim.grad_clip
-                                                      : std::numeric_limits<double>::infinity();
-      grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), clip);
-    }
+    // The norm before clipping, for the logs and the non-finite check; an infinite limit clips nothing.
+    const double clip = config_.optim.grad_clip > 0 ? config_.optim.grad_clip
+                                                    : std::numeric_limits<double>::infinity();
+    grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), clip);
   }
   if (!std::isfinite(loss_value) || !std::isfinite(grad_norm)) {
     ++nonfinite_total_;
@@ -305,6 +324,7 @@ bool Trainer::step(const torch::Tensor& images, int64_t epoch) {
   nonfinite_in_a_row_ = 0;
   last_finite_loss_ = loss_value;
   window_.add(terms, x.size(0));
+  window_.add_grad_norm(grad_norm);
   return true;
 }
 
@@ -323,6 +343,15 @@ void Trainer::log_progress(int64_t epoch, int64_t batch) {
   if (log_now) {
     metrics_->row(epoch + 1, meta_.step, "train", mean, lr_, rate,
                   elapsed_before_ + seconds_since(wall_start_), kl_weight_);
+    if (events_) {
+      for (const char* term : {"loss", "recon", "kl", "elbo"}) {
+        events_->add_scalar(std::string("train/") + term, mean[term].get<float>(), meta_.step);
+      }
+      events_->add_scalar("train/kl_weight", float(kl_weight_), meta_.step);
+      events_->add_scalar("train/lr", float(lr_), meta_.step);
+      events_->add_scalar("train/grad_norm", float(window_.mean_grad_norm()), meta_.step);
+      events_->add_scalar("train/images_per_s", float(rate), meta_.step);
+    }
     if (!bar_.enabled()) spdlog::info("{}", line);
     window_ = TermSums();
     window_start_ = Clock::now();
@@ -374,12 +403,16 @@ void Trainer::write_grids(int64_t epoch) {
   model_->eval();
   torch::NoGradGuard no_grad;
   const auto samples = to_unit_range(model_->to_image(model_->decode(sample_noise_)), config_.data.range);
-  write_grid_png((run_dir_ / "samples" / epoch_file(epoch + 1)).string(), samples, grid_rows_);
   const VaeOutput shown = model_->forward(shown_images_);
   const auto originals = to_unit_range(shown_images_, config_.data.range);
   const auto reconstructions = to_unit_range(model_->to_image(shown.reconstruction), config_.data.range);
-  write_grid_png((run_dir_ / "reconstructions" / epoch_file(epoch + 1)).string(),
-                 interleave_rows(originals, reconstructions, grid_rows_), grid_rows_);
+  const std::pair<const char*, torch::Tensor> grids[] = {
+      {"samples", samples}, {"reconstructions", interleave_rows(originals, reconstructions, grid_rows_)}};
+  for (const auto& [name, images] : grids) {
+    const Image grid = tensor_to_image(make_grid(images, grid_rows_, /*padding=*/2, kGridPadValue));
+    write_png((run_dir_ / name / epoch_file(epoch + 1)).string(), grid);
+    if (events_) events_->add_image(name, grid, meta_.step);
+  }
 }
 
 TrainSummary Trainer::run() {
@@ -388,6 +421,7 @@ TrainSummary Trainer::run() {
   const std::string config_text = options_.config.dump(2) + "\n";
   write_file_atomically((run_dir_ / "config.json").string(), config_text.data(), config_text.size());
   metrics_ = std::make_unique<MetricsFile>(run_dir_ / "metrics.csv");
+  if (config_.train.tensorboard) events_ = std::make_unique<EventWriter>(run_dir_ / "tb");
 
   int64_t parameter_count = 0;
   for (const auto& p : model_->parameters()) parameter_count += p.numel();
@@ -432,6 +466,11 @@ TrainSummary Trainer::run() {
     }
     metrics_->row(epoch + 1, meta_.step, "val", val_terms, lr_, 0.0,
                   elapsed_before_ + seconds_since(wall_start_), kl_weight_);
+    if (events_) {
+      for (const char* term : {"loss", "recon", "kl", "elbo"}) {
+        events_->add_scalar(std::string("val/") + term, val_terms[term].get<float>(), meta_.step);
+      }
+    }
     spdlog::info("epoch {}/{} validation: {} elbo {:.3f}", epoch + 1, config_.train.epochs,
                  format_terms(val_terms), val_terms["elbo"].get<double>());
     meta_.metrics["last_val"] = val_terms;
@@ -454,6 +493,8 @@ TrainSummary Trainer::run() {
     }
   }
   if (nonfinite_total_ > 0) spdlog::warn("{} steps were skipped as non-finite", nonfinite_total_);
+  if (events_) events_->flush();
+  draw_curves();
   spdlog::info("done: {} steps in {}; checkpoint {}", meta_.step,
                format_duration(seconds_since(wall_start_)), last_path_.string());
   remove_log_files();

@@ -20,6 +20,10 @@ Command add_sample_command(CLI::App& parent);
 Command add_reconstruct_command(CLI::App& parent);
 Command add_data_command(CLI::App& parent);
 Command add_sweep_command(CLI::App& parent);
+Command add_plot_command(CLI::App& parent);
+Command add_interpolate_command(CLI::App& parent);
+Command add_traverse_command(CLI::App& parent);
+Command add_encode_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
 Command add_eval_command(CLI::App& parent);
 

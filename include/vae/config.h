@@ -91,6 +91,7 @@ struct TrainConfig {
   int64_t grid_images; // images in the per-epoch sample and reconstruction grids
   int64_t sample_every;        // epochs between sample and reconstruction grids
   std::string grid_split;      // val | test: the images of the reconstruction grid
+  bool tensorboard;            // TensorBoard event files under <run>/tb
   int64_t keep_best;           // best checkpoints kept by validation loss (plus last.pt)
   int64_t early_stop_patience; // epochs without improvement before stopping (0 = off)
   std::string nonfinite;       // stop | skip: what a non-finite loss does

@@ -27,4 +27,8 @@ Image load_image(const std::string& path);
 // Writes a PNG atomically. Throws IoError naming the path on any failure.
 void write_png(const std::string& path, const Image& image);
 
+// The PNG file bytes of an image, in memory (for TensorBoard event files). 1 to 4 channels.
+// Throws DataError when the pixel count does not match the size or encoding fails.
+std::vector<uint8_t> encode_png(const Image& image);
+
 }  // namespace vae

@@ -149,7 +149,7 @@ int run_bench_train(const BenchArguments& args) {
                          {"batch", batch},
                          {"steps", args.steps},
                          {"warmup", args.warmup},
-                         {"seconds", rounded(seconds, 4)},
+                         {"seconds", rounded(seconds, 6)},
                          {"images_per_s", rounded(images_per_s, 1)},
                          {"parameters", parameters},
                          {"mflop_per_image", rounded(flop_per_image / 1e6, 3)},
@@ -160,9 +160,9 @@ int run_bench_train(const BenchArguments& args) {
                          {"torch", TORCH_VERSION}};
   if (device.is_cpu()) {  // on a GPU the phases overlap; only the totals mean something
     const double per_step = 1e3 / double(args.steps);
-    line["forward_ms"] = rounded(forward_s * per_step, 2);
-    line["backward_ms"] = rounded(backward_s * per_step, 2);
-    line["optimizer_ms"] = rounded(update_s * per_step, 2);
+    line["forward_ms"] = rounded(forward_s * per_step, 3);
+    line["backward_ms"] = rounded(backward_s * per_step, 3);
+    line["optimizer_ms"] = rounded(update_s * per_step, 3);
   }
   std::cout << line.dump() << std::endl;
   return 0;
