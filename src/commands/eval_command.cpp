@@ -38,6 +38,7 @@ struct EvalArguments {
   int64_t batch = 250;
   int64_t limit = 0;
   std::string device = "cpu";
+  int64_t threads = 0;
   std::vector<std::string> overrides;
 };
 
@@ -60,6 +61,7 @@ double bits_per_dim(double nll, int64_t dims, const Config& config) {
 
 nlohmann::json run_evaluation(const EvalArguments& args, const Config& config, CheckpointReader& reader) {
   const torch::Device device = resolve_device(args.device, "--device");
+  configure_cpu_threads(args.threads);
   const Split split = args.split == "test" ? Split::Test : Split::Val;
   auto dataset = make_dataset(config, split);
   LoaderOptions options = loader_options(config, split);
@@ -221,6 +223,9 @@ Command add_eval_command(CLI::App& parent) {
   app->add_option("--limit", args->limit, "Evaluate only the first N images (0 = all)")
       ->check(CLI::NonNegativeNumber);
   app->add_option("--device", args->device, "auto | cpu | cuda | cuda:N | mps")->capture_default_str();
+  app->add_option("--threads", args->threads, "CPU threads (0 = one per core)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   app->add_option("--set", args->overrides, "Override a key of the stored config, e.g. --set data.root=/data/mnist")
       ->type_name("KEY=VALUE");
   return {app, [args] { return run_eval(*args); }};
