@@ -53,6 +53,17 @@ torch::Tensor psnr_per_image(const torch::Tensor& images, const torch::Tensor& r
   return (-10.0 * torch::log10(mse)).clamp_max(kMaxPsnr).to(torch::kFloat);
 }
 
+namespace {
+
+// `bins` equal-width bin indices of a double column [N] over its range (all 0 when constant).
+torch::Tensor equal_width_bins(const torch::Tensor& column, int64_t bins) {
+  const double low = column.min().item<double>(), high = column.max().item<double>();
+  const double width = high > low ? (high - low) / double(bins) : 1.0;
+  return ((column - low) / width).floor().clamp(0, double(bins - 1));
+}
+
+}  // namespace
+
 torch::Tensor discretize(const torch::Tensor& values, int64_t bins) {
   const auto columns = values.to(torch::kDouble).cpu();  // [N, K]
   auto out = torch::empty(columns.sizes(), torch::kLong);
@@ -63,8 +74,7 @@ torch::Tensor discretize(const torch::Tensor& values, int64_t bins) {
       out.select(1, k).copy_(torch::searchsorted(distinct, column.contiguous()));
       continue;
     }
-    const double low = column.min().item<double>(), high = column.max().item<double>();
-    out.select(1, k).copy_(((column - low) / (high - low) * double(bins)).floor().clamp(0, double(bins - 1)));
+    out.select(1, k).copy_(equal_width_bins(column, bins));
   }
   return out;
 }
@@ -95,12 +105,7 @@ MigResult mutual_information_gap(const torch::Tensor& codes, const torch::Tensor
   // no information, whatever it is.
   const auto code_columns = codes.to(torch::kDouble).cpu();
   auto code_bins = torch::empty(code_columns.sizes(), torch::kLong);
-  for (int64_t j = 0; j < codes.size(1); ++j) {
-    const auto column = code_columns.select(1, j);
-    const double low = column.min().item<double>(), high = column.max().item<double>();
-    const double width = high > low ? (high - low) / double(bins) : 1.0;
-    code_bins.select(1, j).copy_(((column - low) / width).floor().clamp(0, double(bins - 1)));
-  }
+  for (int64_t j = 0; j < codes.size(1); ++j) code_bins.select(1, j).copy_(equal_width_bins(code_columns.select(1, j), bins));
   const auto factor_bins = discretize(factors, bins);
   MigResult result;
   double sum = 0;

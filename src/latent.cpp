@@ -12,6 +12,7 @@
 #include "vae/image.h"
 #include "vae/image_io.h"
 #include "vae/imaging.h"
+#include "vae/loss.h"
 
 namespace vae {
 
@@ -112,7 +113,7 @@ double angle_degrees(const torch::Tensor& a, const torch::Tensor& b) {
 torch::Tensor kl_per_dimension(const torch::Tensor& mu, const torch::Tensor& logvar) {
   TORCH_CHECK(mu.dim() == 2 && mu.sizes() == logvar.sizes(), "expected mu and logvar [B, latent], got ",
               mu.sizes(), " and ", logvar.sizes());
-  return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(/*dim=*/0);  // [latent]
+  return kl_per_latent(mu, logvar).mean(/*dim=*/0);  // [latent]
 }
 
 std::vector<int64_t> parse_dims(const std::string& text, int64_t latent_dim) {

@@ -3,8 +3,12 @@
 
 namespace vae {
 
+torch::Tensor kl_per_latent(const torch::Tensor& mu, const torch::Tensor& logvar) {
+  return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp());
+}
+
 torch::Tensor kl_per_item(const torch::Tensor& mu, const torch::Tensor& logvar) {
-  return -0.5 * torch::sum(1 + logvar - mu.pow(2) - logvar.exp(), /*dim=*/1);
+  return kl_per_latent(mu, logvar).sum(/*dim=*/1);
 }
 
 torch::Tensor recon_per_item(const torch::Tensor& reconstruction, const torch::Tensor& target,
@@ -37,7 +41,7 @@ ElboTerms elbo_terms(const torch::Tensor& reconstruction, const torch::Tensor& t
   const double batch = double(target.size(0));
   const double latents = double(mu.size(1));
   const torch::Tensor recon_item = recon_per_item(reconstruction, target, settings.likelihood);  // [B]
-  const torch::Tensor kl_dims = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp());               // [B, L]
+  const torch::Tensor kl_dims = kl_per_latent(mu, logvar);                                    // [B, L]
   const torch::Tensor kl_item = kl_dims.sum(1);                                               // [B]
 
   ElboTerms terms;

@@ -34,8 +34,11 @@ struct LossSettings {
   static LossSettings from_config(const LossConfig& loss);
 };
 
-// KL divergence of N(mu, exp(logvar)) from N(0, I) per row, summed over latents: [B].
-// Closed form from Kingma & Welling 2014, appendix B: -1/2 sum(1 + logvar - mu^2 - exp(logvar)).
+// KL divergence of N(mu, exp(logvar)) from N(0, I) of each latent of each row: [B, L].
+// Closed form from Kingma & Welling 2014, appendix B: -1/2 (1 + logvar - mu^2 - exp(logvar)).
+torch::Tensor kl_per_latent(const torch::Tensor& mu, const torch::Tensor& logvar);
+
+// The same summed over latents: [B].
 torch::Tensor kl_per_item(const torch::Tensor& mu, const torch::Tensor& logvar);
 
 // Reconstruction term per item, summed over pixels: [B].

@@ -92,7 +92,7 @@ nlohmann::json run_evaluation(const EvalArguments& args, const Config& config, C
     const auto eps = torch::randn(mu.sizes(), generator, torch::kFloat).to(device);
     const auto z = mu + torch::exp(0.5 * logvar) * eps;
     sums.recon += recon_per_item(model->decode(z), x, config.loss.likelihood).sum().item<double>();
-    const auto kl_dims = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp());  // [B, L]
+    const auto kl_dims = kl_per_latent(mu, logvar);  // [B, L]
     sums.kl += kl_dims.sum().item<double>();
     sums.kl_dims += kl_dims.sum(0).to(torch::kCPU, torch::kDouble);
     // PSNR of the mean reconstruction against the image, both in [0, 1]; for binarised data the
