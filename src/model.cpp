@@ -395,6 +395,11 @@ VaeOutput VAEImpl::forward(const torch::Tensor& x) {
   return {decode(z), mu, logvar};
 }
 
+torch::Tensor reparameterized_draw(const torch::Tensor& mu, const torch::Tensor& logvar, at::Generator generator) {
+  const auto eps = torch::randn(mu.sizes(), generator, torch::kFloat).to(mu.device());
+  return mu + torch::exp(0.5 * logvar) * eps;
+}
+
 namespace {
 // Multiply-adds of the conv, transposed-conv and linear layers of `layers` when `x` ([1, ...]) goes
 // through them; `x` is advanced to the output.

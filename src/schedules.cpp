@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace vae {
 
@@ -59,6 +60,12 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimConfig& optim
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+}
+
+double clip_gradients(const OptimConfig& optim, const std::vector<torch::Tensor>& parameters) {
+  // An infinite limit computes the norm and clips nothing.
+  const double limit = optim.grad_clip > 0 ? optim.grad_clip : std::numeric_limits<double>::infinity();
+  return torch::nn::utils::clip_grad_norm_(parameters, limit);
 }
 
 }  // namespace vae

@@ -2,7 +2,6 @@
 // loaders, schedules, metrics file and checkpoint bookkeeping.
 #include "vae/trainer.h"
 
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "vae/checkpoint.h"
+#include "vae/clock.h"
 #include "vae/config.h"
 #include "vae/curves.h"
 #include "vae/dataset.h"
@@ -32,14 +32,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Offset of the validation binarisation's seed from train.seed.
+// Offset of the validation generator's seed (binarisation and z draws) from train.seed.
 constexpr uint64_t kValidationStream = 0x5A11D;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Running sums of the loss terms over a number of images.
 struct TermSums {
@@ -296,10 +290,7 @@ bool Trainer::step(const torch::Tensor& images, int64_t epoch) {
   double grad_norm = 0;
   if (std::isfinite(loss_value)) {
     terms.loss.backward();
-    // The norm before clipping, for the logs and the non-finite check; an infinite limit clips nothing.
-    const double clip = config_.optim.grad_clip > 0 ? config_.optim.grad_clip
-                                                    : std::numeric_limits<double>::infinity();
-    grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), clip);
+    grad_norm = clip_gradients(config_.optim, model_->parameters());  // for the logs and the non-finite check
   }
   if (!std::isfinite(loss_value) || !std::isfinite(grad_norm)) {
     ++nonfinite_total_;
@@ -385,15 +376,18 @@ nlohmann::json Trainer::validate() {
   model_->eval();
   torch::NoGradGuard no_grad;
   TermSums sums;
-  // Validation binarises with its own generator, the same draws every time: the training RNG
-  // stream is left untouched, so a run resumed after a validation matches one that never paused.
-  auto binarize_generator = at::detail::createCPUGenerator(uint64_t(config_.train.seed) + kValidationStream);
+  // Validation binarises and draws z with its own generator, the same draws every time: the
+  // training RNG stream is left untouched, so a run resumed after a validation matches one that
+  // never paused. z is drawn from q(z|x) as in training (not set to the posterior mean), so the
+  // validation terms are those of an ELBO: -(recon + kl) is a lower bound on log p(x).
+  auto generator = at::detail::createCPUGenerator(uint64_t(config_.train.seed) + kValidationStream);
   const auto stream = val_loader_->stream(/*epoch=*/0);
   for (torch::Tensor images = stream->next(); images.defined(); images = stream->next()) {
-    const torch::Tensor x = model_input(images, device_, config_, binarize_generator);
-    const VaeOutput out = model_->forward(x);
-    sums.add(elbo_terms(out.reconstruction, x, out.mu, out.logvar, loss_settings_,
-                        kl_weight(config_.loss, meta_.step), kl_capacity(config_.loss, meta_.step)),
+    const torch::Tensor x = model_input(images, device_, config_, generator);
+    const auto [mu, logvar] = model_->encode(x);
+    const auto reconstruction = model_->decode(reparameterized_draw(mu, logvar, generator));
+    sums.add(elbo_terms(reconstruction, x, mu, logvar, loss_settings_, kl_weight(config_.loss, meta_.step),
+                        kl_capacity(config_.loss, meta_.step)),
              x.size(0));
   }
   return sums.mean();

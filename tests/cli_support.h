@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 extern char** environ;
 
 namespace vae_test {
@@ -36,6 +38,26 @@ inline std::string quote(const std::string& text) {
   std::string quoted = "'";
   for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return quoted + "'";
+}
+
+// The small configuration the CLI tests train in seconds: built-in 16x16 shapes (256 training and 64
+// validation sprites), conv 8-16, latent 4, 2 epochs of 8 batches of 32 on one thread, a training
+// row every 2 steps. `changes` is merged over it (a JSON merge patch), e.g. {"train": {"epochs": 1}}.
+inline nlohmann::json tiny_config(const nlohmann::json& changes = nlohmann::json::object()) {
+  auto config = nlohmann::json::parse(R"({
+    "name": "tiny",
+    "data": {"image_size": 16, "train_size": 256, "val_size": 64},
+    "model": {"latent_dim": 4, "hidden_dims": [8, 16]},
+    "train": {"epochs": 2, "batch_size": 32, "log_every": 2, "grid_images": 16, "threads": 1}
+  })");
+  config.merge_patch(changes);
+  return config;
+}
+
+// Writes tiny_config(changes) to DIR/tiny.json and returns that path.
+inline fs::path write_tiny_config(const fs::path& dir, const nlohmann::json& changes = nlohmann::json::object()) {
+  std::ofstream(dir / "tiny.json") << tiny_config(changes).dump(2);
+  return dir / "tiny.json";
 }
 
 // Runs `vae ARGS` in `cwd` with optional environment assignments; captures stdout and stderr.

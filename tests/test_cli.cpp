@@ -25,18 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace vae_test;
 
-// A small, fast configuration: 16x16 shapes, 8 batches of 32 per epoch.
-const char* kTinyConfig = R"({
-  "name": "tiny",
-  "data": {"image_size": 16, "train_size": 256, "val_size": 64},
-  "model": {"latent_dim": 4, "hidden_dims": [8, 16]},
-  "train": {"epochs": 2, "batch_size": 32, "log_every": 2, "grid_images": 16, "threads": 1}
-})";
-
-fs::path write_tiny_config(const fs::path& dir) {
-  std::ofstream(dir / "tiny.json") << kTinyConfig;
-  return dir / "tiny.json";
-}
 
 // Rows of metrics.csv without the header.
 std::vector<std::string> metric_rows(const fs::path& run) {

@@ -22,14 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace vae_test;
 
-// 16x16 gray shapes, latent 4: trains in seconds.
-const char* kTinyConfig = R"({
-  "name": "tiny",
-  "data": {"image_size": 16, "train_size": 256, "val_size": 64},
-  "model": {"latent_dim": 4, "hidden_dims": [8, 16]},
-  "train": {"epochs": 2, "batch_size": 32, "log_every": 4, "grid_images": 16, "threads": 1}
-})";
-constexpr int64_t kSide = 16;  // image size of kTinyConfig
+constexpr int64_t kSide = 16;  // image size of tiny_config()
 constexpr int64_t kCell = 18;  // a tile plus the grid padding of 2
 
 int64_t grid_side(int64_t tiles) { return tiles * kCell + 2; }
@@ -62,12 +55,12 @@ void write_picture(const fs::path& path, int64_t x0, int64_t y0, int64_t x1, int
 }
 
 nlohmann::json tiny_resolved(const std::vector<std::string>& overrides = {}) {
-  auto resolved = vae::resolve_config_json(nlohmann::json::parse(kTinyConfig), "tiny");
+  auto resolved = vae::resolve_config_json(tiny_config(), "tiny");
   for (const auto& assignment : overrides) vae::apply_override(resolved, assignment);
   return resolved;
 }
 
-// A checkpoint of kTinyConfig whose posterior ignores the picture: mu = (0, 3, 1, 2) and
+// A checkpoint of tiny_config() whose posterior ignores the picture: mu = (0, 3, 1, 2) and
 // logvar = 0, so the KL per dimension is mu^2 / 2 = (0, 4.5, 0.5, 2): rows 1, 3, 2, 0.
 void write_fixed_checkpoint(const fs::path& path, const std::vector<std::string>& overrides = {}) {
   vae::CheckpointMeta meta;
@@ -125,7 +118,7 @@ class Latent : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new fs::path(fresh_dir("latent"));
-    std::ofstream(*dir_ / "tiny.json") << kTinyConfig;
+    write_tiny_config(*dir_);
     train_ = new Result(vae_run(*dir_, {"train", "--config", "tiny.json"}));
     write_picture(*dir_ / "a.png", 2, 3, 9, 12);
     write_picture(*dir_ / "b.png", 8, 6, 15, 10);

@@ -18,13 +18,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace vae_test;
 
-// 16x16 shapes, 2 epochs of 4 steps, a training row every 2 steps: a few seconds.
-const char* kTinyConfig = R"({
-  "name": "tiny",
-  "data": {"image_size": 16, "train_size": 128, "val_size": 32},
-  "model": {"latent_dim": 4, "hidden_dims": [8, 16]},
-  "train": {"epochs": 2, "batch_size": 32, "log_every": 2, "grid_images": 4, "threads": 1}
-})";
+// tiny_config() with 2 epochs of 4 steps, a training row every 2 steps: a few seconds.
+const nlohmann::json kPlotChanges = {{"data", {{"train_size", 128}, {"val_size", 32}}}, {"train", {{"grid_images", 4}}}};
 
 uint32_t big_endian(const std::string& bytes, size_t at) {
   return (uint32_t(uint8_t(bytes[at])) << 24) | (uint32_t(uint8_t(bytes[at + 1])) << 16) |
@@ -64,7 +59,7 @@ class Plot : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new fs::path(fresh_dir("plot"));
-    std::ofstream(*dir_ / "tiny.json") << kTinyConfig;
+    write_tiny_config(*dir_, kPlotChanges);
     train_ = new Result(vae_run(*dir_, {"train", "--config", "tiny.json"}));
     const fs::path curves = *dir_ / "runs" / "tiny" / "curves.png";
     if (fs::exists(curves)) fs::copy_file(curves, *dir_ / "trainer_curves.png");  // before `vae plot` redraws it

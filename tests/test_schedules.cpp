@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "vae/config.h"
 #include "vae/schedules.h"
@@ -94,6 +96,20 @@ TEST(Schedules, OptimizerFactoryAndLearningRateSetter) {
     optimizer->step();
   }
   EXPECT_NEAR(w.item<double>(), -0.1 * (1 + 1.9), 1e-6);
+}
+
+// Gradients (3, 4) across two parameters: global norm 5. A limit of 1 scales them to (0.6, 0.8);
+// grad_clip 0 and a limit above the norm leave them as they are; the norm before clipping returns.
+TEST(Schedules, ClipGradientsReturnsTheNormAndScalesToTheLimit) {
+  for (const auto& [clip, scale] : std::vector<std::pair<const char*, double>>{{"1", 0.2}, {"0", 1.0}, {"10", 1.0}}) {
+    auto a = torch::zeros({1}, torch::requires_grad());
+    auto b = torch::zeros({1}, torch::requires_grad());
+    (3 * a + 4 * b).sum().backward();
+    const auto config = config_with({std::string("optim.grad_clip=") + clip});
+    EXPECT_NEAR(vae::clip_gradients(config.optim, {a, b}), 5.0, 1e-6) << clip;
+    EXPECT_NEAR(a.grad().item<double>(), 3.0 * scale, 1e-5) << clip;
+    EXPECT_NEAR(b.grad().item<double>(), 4.0 * scale, 1e-5) << clip;
+  }
 }
 
 }  // namespace

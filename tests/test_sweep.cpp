@@ -22,16 +22,11 @@ namespace {
 namespace fs = std::filesystem;
 using namespace vae_test;
 
-// 16x16 shapes, 4 batches of 32 per epoch, one epoch: a run takes well under a second.
-const char* kTinySweepConfig = R"({
-  "name": "tiny",
-  "data": {"image_size": 16, "train_size": 128, "val_size": 32},
-  "model": {"latent_dim": 4, "hidden_dims": [8, 16]},
-  "train": {"epochs": 1, "max_steps": 4, "batch_size": 32, "log_every": 2, "grid_images": 4,
-            "threads": 1}
-})";
-
-void write_config(const fs::path& dir) { std::ofstream(dir / "tiny.json") << kTinySweepConfig; }
+// tiny_config() with 4 batches of 32 per epoch, one epoch: a run takes well under a second.
+void write_config(const fs::path& dir) {
+  write_tiny_config(dir, {{"data", {{"train_size", 128}, {"val_size", 32}}},
+                          {"train", {{"epochs", 1}, {"max_steps", 4}, {"grid_images", 4}}}});
+}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;

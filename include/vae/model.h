@@ -96,6 +96,11 @@ class VAEImpl : public torch::nn::Module {
 };
 TORCH_MODULE(VAE);
 
+// One reparameterised draw per row, z = mu + exp(logvar / 2) * eps, with eps ~ N(0, I) drawn on the
+// CPU from `generator` so that a seed gives the same draws on any device: mu, logvar [B, latent]
+// -> [B, latent] on mu's device. Validation and `vae eval` use it for their one-sample ELBO terms.
+torch::Tensor reparameterized_draw(const torch::Tensor& mu, const torch::Tensor& logvar, at::Generator generator);
+
 // A transposed convolution (stride, padding and output padding the same along both axes; no
 // dilation or groups) computed with the kernels of the ordinary convolution: its output is the
 // gradient of conv2d(., weight) with respect to the input, taken at grad_output = x, and its

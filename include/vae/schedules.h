@@ -35,4 +35,9 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimConfig& optim
 // Sets the learning rate of every parameter group.
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
 
+// The global norm of the parameters' gradients before clipping; scales them down to optim.grad_clip
+// when that is positive and the norm exceeds it (0 clips nothing). The trainer and `vae bench
+// train` both call it on every step.
+double clip_gradients(const OptimConfig& optim, const std::vector<torch::Tensor>& parameters);
+
 }  // namespace vae

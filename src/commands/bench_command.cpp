@@ -5,13 +5,13 @@
 // with images/s, the step's arithmetic (FLOPs per image) and the FLOP/s achieved, next to the
 // FLOP/s of a large matrix product on the same device and threads, measured in the same run: the
 // fraction says how close the step comes to what this machine's BLAS can do.
-#include <chrono>
 #include <cmath>
 #include <iostream>
 
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
+#include "vae/clock.h"
 #include "vae/commands.h"
 #include "vae/config.h"
 #include "vae/device.h"
@@ -22,8 +22,6 @@
 
 namespace vae {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // Side of the square matrices of the reference product: large enough for BLAS to reach its peak
 // (2 * 2048^3 = 17 GFLOP), small enough to take about a second on two cores.
@@ -40,10 +38,6 @@ struct BenchArguments {
   int64_t threads = -1;  // -1 = train.threads
   std::string device;    // empty = train.device
 };
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Waits for queued GPU work, so that the clock measures it. loss.item() already does this on
 // every step; the matrix product needs it explicitly.
@@ -124,13 +118,13 @@ int run_bench_train(const BenchArguments& args) {
                                  kl_weight(config.loss, 0), kl_capacity(config.loss, 0));
     const auto forward_done = Clock::now();
     terms.loss.backward();
-    if (config.optim.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), config.optim.grad_clip);
+    clip_gradients(config.optim, model->parameters());
     const auto backward_done = Clock::now();
     optimizer->step();
     const double loss = terms.loss.item<double>();  // waits for the device
     if (!timed) return;
-    forward_s += std::chrono::duration<double>(forward_done - start).count();
-    backward_s += std::chrono::duration<double>(backward_done - forward_done).count();
+    forward_s += seconds_between(start, forward_done);
+    backward_s += seconds_between(forward_done, backward_done);
     update_s += seconds_since(backward_done);
     loss_sum += loss;
   };

@@ -1,11 +1,11 @@
 // `vae data info` and `vae data bench`: look at a dataset as the trainer sees it, and time the
 // input pipeline alone.
-#include <chrono>
 #include <cmath>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
 
+#include "vae/clock.h"
 #include "vae/commands.h"
 #include "vae/config.h"
 #include "vae/errors.h"
@@ -28,10 +28,6 @@ struct DataArguments {
 
 Config resolve(const DataArguments& args) {
   return config_from_json(config_json_or_defaults(args.config_path, args.overrides));
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 int run_info(const DataArguments& args) {
@@ -61,7 +57,7 @@ int run_info(const DataArguments& args) {
 
 int run_bench(const DataArguments& args) {
   const Config config = resolve(args);
-  const auto open_start = std::chrono::steady_clock::now();
+  const auto open_start = Clock::now();
   auto dataset = make_dataset(config, Split::Train);
   const double open_seconds = seconds_since(open_start);
   const auto* cached = dynamic_cast<const CachedDataset*>(dataset.get());
@@ -70,7 +66,7 @@ int run_bench(const DataArguments& args) {
   spdlog::info("{}: {} batches of {} per epoch, {} workers", dataset->describe(),
                loader.batches_per_epoch(), config.train.batch_size, loader_options(config, Split::Train).workers);
   for (int64_t epoch = 0; epoch < args.epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = Clock::now();
     int64_t images = 0;
     const auto stream = loader.stream(epoch);
     for (torch::Tensor batch = stream->next(); batch.defined(); batch = stream->next()) {

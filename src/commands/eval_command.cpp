@@ -3,7 +3,6 @@
 // log-likelihood with K samples and bits per dimension, active units, KL per latent dimension,
 // PSNR of the mean reconstructions, and the Mutual Information Gap where the dataset has
 // ground-truth factors (the built-in shapes). A table on stdout; the same figures as JSON with --json.
-#include <chrono>
 #include <cmath>
 #include <iostream>
 
@@ -11,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "vae/checkpoint.h"
+#include "vae/clock.h"
 #include "vae/commands.h"
 #include "vae/config.h"
 #include "vae/device.h"
@@ -80,7 +80,7 @@ nlohmann::json run_evaluation(const EvalArguments& args, const Config& config, C
   const int64_t latent = config.model.latent_dim;
   Totals sums;
   sums.kl_dims = torch::zeros({latent}, torch::kDouble);
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   auto last_report = start;
   const auto stream = loader.stream(/*epoch=*/0);
   for (torch::Tensor batch = stream->next(); batch.defined() && sums.images < total; batch = stream->next()) {
@@ -89,8 +89,7 @@ nlohmann::json run_evaluation(const EvalArguments& args, const Config& config, C
     const auto x = model_input(batch, device, config, generator);  // [B, C, H, W], binarised if so configured
     const auto [mu, logvar] = model->encode(x);                     // [B, L] each
     // One-sample ELBO terms, as in training but with seeded draws.
-    const auto eps = torch::randn(mu.sizes(), generator, torch::kFloat).to(device);
-    const auto z = mu + torch::exp(0.5 * logvar) * eps;
+    const auto z = reparameterized_draw(mu, logvar, generator);
     sums.recon += recon_per_item(model->decode(z), x, config.loss.likelihood).sum().item<double>();
     const auto kl_dims = kl_per_latent(mu, logvar);  // [B, L]
     sums.kl += kl_dims.sum().item<double>();
@@ -114,10 +113,10 @@ nlohmann::json run_evaluation(const EvalArguments& args, const Config& config, C
     }
     sums.means.push_back(mu.to(torch::kCPU));
     sums.images += b;
-    const auto now = std::chrono::steady_clock::now();
-    if (std::chrono::duration<double>(now - last_report).count() > kProgressEvery) {
+    const auto now = Clock::now();
+    if (seconds_between(last_report, now) > kProgressEvery) {
       last_report = now;
-      const double elapsed = std::chrono::duration<double>(now - start).count();
+      const double elapsed = seconds_between(start, now);
       spdlog::info("{}/{} images, {:.0f} s, about {:.0f} s left", sums.images, total, elapsed,
                    elapsed / double(sums.images) * double(total - sums.images));
     }
@@ -160,7 +159,7 @@ nlohmann::json run_evaluation(const EvalArguments& args, const Config& config, C
     result["mig_per_factor"] = {{"shape", mig.per_factor[0]}, {"scale", mig.per_factor[1]},
                                 {"rotation", mig.per_factor[2]}, {"x", mig.per_factor[3]}, {"y", mig.per_factor[4]}};
   }
-  result["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result["seconds"] = seconds_since(start);
   return result;
 }
 

@@ -3,7 +3,6 @@
 // (summary.csv, summary.md) and one picture with a row of samples per run (samples.png).
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "vae/checkpoint.h"
+#include "vae/clock.h"
 #include "vae/commands.h"
 #include "vae/config.h"
 #include "vae/device.h"
@@ -442,10 +442,6 @@ void write_outputs(const fs::path& sweep_dir, const SweepArguments& args,
   }
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 int run_sweep(const SweepArguments& args) {
   if (args.config_path.empty()) {
     throw ConfigError("vae sweep needs --config FILE (e.g. configs/shapes.json)");
@@ -491,7 +487,7 @@ int run_sweep(const SweepArguments& args) {
                         signal_number);
     }
     spdlog::info("run {}/{}: {}", run.index, total, what);
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = Clock::now();
     try {
       const TrainSummary summary =
           run_training(TrainOptions{run.config, run.dir.string(), args.device, args.threads, ""});

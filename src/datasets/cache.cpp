@@ -10,13 +10,13 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "vae/clock.h"
 #include "vae/errors.h"
 #include "vae/fs.h"
 #include "vae/image.h"
@@ -168,7 +168,7 @@ void CachedDataset::build(const FileDataset& source, const Options& options) {
 
   spdlog::info("building cache {} ({} images, {:.1f} MB)", path_.string(), count_,
                double(total) / 1e6);
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   std::atomic<int64_t> next{0}, done{0};
   std::mutex failure_mutex;
   std::string failure;
@@ -221,9 +221,7 @@ void CachedDataset::build(const FileDataset& source, const Options& options) {
   ::munmap(memory, total);
   commit_file(temporary, path_);
   built_ = true;
-  spdlog::info("cache built in {:.1f} s", std::chrono::duration<double>(
-                                               std::chrono::steady_clock::now() - start)
-                                               .count());
+  spdlog::info("cache built in {:.1f} s", seconds_since(start));
 }
 
 torch::data::Example<> CachedDataset::get(size_t index) {
