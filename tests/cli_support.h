@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "test_files.h"
+
 extern char** environ;
 
 namespace vae_test {
@@ -26,13 +28,6 @@ struct Result {
   int code = -1;
   std::string out, err;
 };
-
-inline std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 inline std::string quote(const std::string& text) {
   std::string quoted = "'";
@@ -69,8 +64,8 @@ inline Result vae_run(const fs::path& cwd, const std::vector<std::string>& args,
   const int status = std::system(command.c_str());
   Result result;
   result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = read_text(out);
-  result.err = read_text(err);
+  result.out = read_bytes(out);
+  result.err = read_bytes(err);
   return result;
 }
 
@@ -83,12 +78,7 @@ inline size_t error_lines(const std::string& text) {
   return count;
 }
 
-inline fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("vae_cli_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+inline fs::path fresh_dir(const std::string& name) { return scratch_dir("cli", name); }
 
 // Starts `vae ARGS` in the background with output to files; returns its pid.
 inline pid_t spawn_vae(const fs::path& cwd, const std::vector<std::string>& args) {

@@ -29,7 +29,7 @@ using namespace vae_test;
 // Rows of metrics.csv without the header.
 std::vector<std::string> metric_rows(const fs::path& run) {
   std::vector<std::string> rows;
-  std::istringstream in(read_text(run / "metrics.csv"));
+  std::istringstream in(read_bytes(run / "metrics.csv"));
   std::string line;
   std::getline(in, line);
   while (std::getline(in, line)) rows.push_back(line);
@@ -86,11 +86,11 @@ TEST_F(Chain, TrainWritesTheRunDirectory) {
   EXPECT_EQ(fs::canonical(*dir_ / "runs" / "latest"), fs::canonical(run));
 
   const auto rows = metric_rows(run);
-  EXPECT_EQ(read_text(run / "metrics.csv").substr(0, 60).find("epoch,step,split,loss,recon,kl,elbo,lr,images_per_s,seconds"), 0u);
+  EXPECT_EQ(read_bytes(run / "metrics.csv").substr(0, 60).find("epoch,step,split,loss,recon,kl,elbo,lr,images_per_s,seconds"), 0u);
   EXPECT_EQ(rows.size(), 8u + 2u);  // 16 steps logged every 2, plus a validation row per epoch
   EXPECT_NE(row_for(rows, "val", 8), "");
   EXPECT_NE(row_for(rows, "val", 16), "");
-  EXPECT_NE(read_text(run / "train.log").find("validation"), std::string::npos);
+  EXPECT_NE(read_bytes(run / "train.log").find("validation"), std::string::npos);
 
   // Grids: 16 images of 16x16, 4 per row, padding 2 -> 4 * 18 + 2 = 74 square.
   const auto samples = vae::load_image((run / "samples" / "epoch_002.png").string());
@@ -389,7 +389,7 @@ TEST(Cli, InterruptSavesStateAndResumeContinues) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
-  const std::string err = read_text(dir / ".stderr");
+  const std::string err = read_bytes(dir / ".stderr");
   EXPECT_NE(err.find("stopped by SIGINT"), std::string::npos) << err;
   EXPECT_NE(err.find("vae train --resume run"), std::string::npos) << err;
 
@@ -418,7 +418,7 @@ TEST(Cli, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
   EXPECT_NE(result.err.find("last finite loss"), std::string::npos) << result.err;
   const vae::CheckpointReader last((dir / "run/checkpoints/last.pt").string());
   EXPECT_EQ(last.meta().step, 8);
-  EXPECT_NE(read_text(dir / "run" / "train.log").find("non-finite loss"), std::string::npos);
+  EXPECT_NE(read_bytes(dir / "run" / "train.log").find("non-finite loss"), std::string::npos);
 }
 
 const fs::path kSharedData = fs::path(VAE_SOURCE_DIR) / ".." / "shared" / "data";

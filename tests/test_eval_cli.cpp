@@ -39,7 +39,7 @@ class EvalCli : public ::testing::Test {
     const Result result = vae_run(*dir_, args);
     EXPECT_EQ(result.code, 0) << result.err;
     EXPECT_NE(result.out.find("negative ELBO"), std::string::npos) << result.out;
-    return nlohmann::json::parse(read_text(*dir_ / json_name));
+    return nlohmann::json::parse(read_bytes(*dir_ / json_name));
   }
   static fs::path* dir_;
 };
@@ -86,7 +86,7 @@ TEST_F(EvalCli, SplitLimitAndNoImportanceSampling) {
 // the last validation row of metrics.csv, so those rows are an ELBO, not a mean reconstruction.
 TEST_F(EvalCli, TrainingValidationRowsAreTheOneSampleElbo) {
   const auto r = evaluate({"--split", "val", "--iw-samples", "0", "--batch", "32", "--seed", "368925"}, "e.json");
-  std::istringstream csv(read_text(*dir_ / "run" / "metrics.csv"));
+  std::istringstream csv(read_bytes(*dir_ / "run" / "metrics.csv"));
   std::string line, last_val;
   while (std::getline(csv, line)) {
     if (line.find(",val,") != std::string::npos) last_val = line;

@@ -7,6 +7,7 @@
 #include "vae/errors.h"
 #include "vae/image.h"
 #include "vae/imaging.h"
+#include "test_files.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -23,10 +24,7 @@ vae::Image gradient(int64_t w, int64_t h, int64_t c) {
   return image;
 }
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using vae_test::read_bytes;
 
 TEST(Image, PngRoundTripKeepsEveryPixel) {
   for (int64_t channels : {1, 3}) {

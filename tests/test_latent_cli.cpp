@@ -267,7 +267,7 @@ TEST_F(Latent, EncodeWritesCsvAndNpyWithTheFileNames) {
   const Result csv = vae_run(dir, {"encode", "--input", "a.png", "--input", "pics", "--out", "z.csv"});
   ASSERT_EQ(csv.code, 0) << csv.err;
   EXPECT_NE(csv.out.find("z.csv"), std::string::npos);
-  const auto lines = lines_of(read_text(dir / "z.csv"));
+  const auto lines = lines_of(read_bytes(dir / "z.csv"));
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0], "file,mu_0,mu_1,mu_2,mu_3,logvar_0,logvar_1,logvar_2,logvar_3");
 
@@ -298,8 +298,8 @@ TEST_F(Latent, EncodeWritesCsvAndNpyWithTheFileNames) {
   const Result npy = vae_run(dir, {"encode", "--input", "a.png", "--input", "pics", "--out", "z.npy"});
   ASSERT_EQ(npy.code, 0) << npy.err;
   EXPECT_NE(npy.out.find("z.files.txt"), std::string::npos) << npy.out;
-  EXPECT_EQ(lines_of(read_text(dir / "z.files.txt")), files);
-  const std::string bytes = read_text(dir / "z.npy");
+  EXPECT_EQ(lines_of(read_bytes(dir / "z.files.txt")), files);
+  const std::string bytes = read_bytes(dir / "z.npy");
   ASSERT_GE(bytes.size(), 10u);
   const size_t start = 10 + (size_t(uint8_t(bytes[8])) | size_t(uint8_t(bytes[9])) << 8);
   EXPECT_EQ(start % 64, 0u);
@@ -316,9 +316,9 @@ TEST_F(Latent, EncodeWritesCsvAndNpyWithTheFileNames) {
     const std::string command = "cd " + quote(dir.string()) +
                                 " && /usr/bin/python3 -c \"import numpy as np; a = np.load('z.npy'); "
                                 "print(a.shape, a.dtype, float(a[1, 5]))\" > numpy.txt 2>&1";
-    EXPECT_EQ(std::system(command.c_str()), 0) << read_text(dir / "numpy.txt");
-    EXPECT_EQ(read_text(dir / "numpy.txt").substr(0, 15), "(3, 8) float32 ");
-    EXPECT_NEAR(std::stod(read_text(dir / "numpy.txt").substr(15)), csv_values[1][5], 1e-6);
+    EXPECT_EQ(std::system(command.c_str()), 0) << read_bytes(dir / "numpy.txt");
+    EXPECT_EQ(read_bytes(dir / "numpy.txt").substr(0, 15), "(3, 8) float32 ");
+    EXPECT_NEAR(std::stod(read_bytes(dir / "numpy.txt").substr(15)), csv_values[1][5], 1e-6);
   }
 }
 

@@ -14,23 +14,13 @@
 
 #include "vae/errors.h"
 #include "vae/npy.h"
+#include "test_files.h"
 
 namespace {
 namespace fs = std::filesystem;
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("vae_npy_test_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+fs::path temp_dir(const std::string& name) { return vae_test::scratch_dir("npy", name); }
+using vae_test::read_bytes;
 
 size_t header_length_field(const std::string& bytes) {
   return size_t(uint8_t(bytes[8])) | (size_t(uint8_t(bytes[9])) << 8);

@@ -29,7 +29,7 @@ uint32_t big_endian(const std::string& bytes, size_t at) {
 // Signature, IHDR width and height, and the number of distinct colours (decoded with stb).
 void expect_curves_png(const fs::path& path) {
   ASSERT_TRUE(fs::is_regular_file(path)) << path;
-  const std::string bytes = read_text(path);
+  const std::string bytes = read_bytes(path);
   ASSERT_GT(bytes.size(), 33u);
   EXPECT_EQ(bytes.substr(0, 8), "\x89PNG\r\n\x1a\n");
   EXPECT_EQ(bytes.substr(12, 4), "IHDR");
@@ -111,7 +111,7 @@ TEST_F(Plot, TrainingWritesCurvesAndTensorBoardEvents) {
                                 " " + quote(events[0].string()) + " > " + quote(out.string());
     Result r;
     r.code = std::system(command.c_str());
-    r.out = read_text(out);
+    r.out = read_bytes(out);
     return r;
   }();
   ASSERT_EQ(decoded.code, 0);

@@ -111,7 +111,7 @@ TEST_F(SweepGrid, TrainsOneRunPerCombinationInOrder) {
 
 TEST_F(SweepGrid, SummaryCsvHasARowPerRun) {
   ASSERT_EQ(result_->code, 0) << result_->err;
-  const auto lines = lines_of(read_text(*dir_ / "sweep" / "summary.csv"));
+  const auto lines = lines_of(read_bytes(*dir_ / "sweep" / "summary.csv"));
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_EQ(lines[0],
             "run,model.latent_dim,loss.beta,epochs,steps,val_loss,val_recon,val_kl,val_elbo,"
@@ -140,7 +140,7 @@ TEST_F(SweepGrid, SummaryCsvHasARowPerRun) {
 
 TEST_F(SweepGrid, SummaryMarkdownHasATitleAndATableOfFourRows) {
   ASSERT_EQ(result_->code, 0) << result_->err;
-  const std::string markdown = read_text(*dir_ / "sweep" / "summary.md");
+  const std::string markdown = read_bytes(*dir_ / "sweep" / "summary.md");
   const auto lines = lines_of(markdown);
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(lines[0].rfind("# ", 0), 0u) << lines[0];
@@ -178,7 +178,7 @@ TEST(Sweep, ListValuedGridAndDefaultFolder) {
   const vae::CheckpointReader second((sweep / "02-hidden_dims=8-16/checkpoints/last.pt").string());
   EXPECT_EQ(second.meta().config["model"]["hidden_dims"], nlohmann::json::parse("[8,16]"));
   EXPECT_EQ(second.meta().step, 2);
-  const auto lines = lines_of(read_text(sweep / "summary.csv"));
+  const auto lines = lines_of(read_bytes(sweep / "summary.csv"));
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(csv_fields(lines[1])[1], "[8]");
   EXPECT_EQ(csv_fields(lines[2])[1], "[8,16]");
@@ -267,7 +267,7 @@ TEST(Sweep, AFailedRunIsRecordedAndTheSweepContinues) {
   EXPECT_EQ(result.code, 1) << result.err;
   EXPECT_TRUE(contains(result.err, "1 of 2 sweep runs failed")) << result.err;
   EXPECT_TRUE(contains(result.err, "run 2/2: train.max_steps=2")) << result.err;
-  const auto lines = lines_of(read_text(dir / "sweep" / "summary.csv"));
+  const auto lines = lines_of(read_bytes(dir / "sweep" / "summary.csv"));
   ASSERT_EQ(lines.size(), 3u);
   const auto failed = csv_fields(lines[1]);
   ASSERT_EQ(failed.size(), 12u) << lines[1];
@@ -277,9 +277,9 @@ TEST(Sweep, AFailedRunIsRecordedAndTheSweepContinues) {
   ASSERT_EQ(ok.size(), 12u) << lines[2];
   EXPECT_EQ(ok[10], "ok");
   EXPECT_EQ(ok[3], "2");
-  EXPECT_TRUE(contains(read_text(dir / "sweep" / "summary.md"), "non-finite loss"));
+  EXPECT_TRUE(contains(read_bytes(dir / "sweep" / "summary.md"), "non-finite loss"));
   // The failed run's log holds only its own lines.
-  EXPECT_FALSE(contains(read_text(dir / "sweep" / "01-max_steps=4" / "train.log"), "run 2/2"));
+  EXPECT_FALSE(contains(read_bytes(dir / "sweep" / "01-max_steps=4" / "train.log"), "run 2/2"));
   EXPECT_TRUE(fs::is_regular_file(dir / "sweep" / "samples.png"));  // the failed run's row is blank
 }
 
@@ -293,7 +293,7 @@ TEST(Sweep, CtrlCWritesTheSummarySoFarAndExits130) {
   const fs::path metrics = dir / "sweep" / "01-seed=0" / "metrics.csv";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline &&
-         (!fs::exists(metrics) || lines_of(read_text(metrics)).size() < 3)) {
+         (!fs::exists(metrics) || lines_of(read_bytes(metrics)).size() < 3)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_EQ(::kill(pid, SIGINT), 0);
@@ -301,16 +301,16 @@ TEST(Sweep, CtrlCWritesTheSummarySoFarAndExits130) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
-  const std::string err = read_text(dir / ".stderr");
+  const std::string err = read_bytes(dir / ".stderr");
   EXPECT_TRUE(contains(err, "sweep stopped during run 1/2")) << err;
   EXPECT_FALSE(fs::exists(dir / "sweep" / "02-seed=1"));
-  const auto lines = lines_of(read_text(dir / "sweep" / "summary.csv"));
+  const auto lines = lines_of(read_bytes(dir / "sweep" / "summary.csv"));
   ASSERT_EQ(lines.size(), 2u);
   const auto row = csv_fields(lines[1]);
   ASSERT_EQ(row.size(), 12u) << lines[1];
   EXPECT_EQ(row[10], "interrupted");
   EXPECT_GE(std::stoll(row[3]), 2);  // steps, from the checkpoint saved on Ctrl-C
-  EXPECT_TRUE(contains(read_text(dir / "sweep" / "summary.md"), "1 of 2 runs were started"));
+  EXPECT_TRUE(contains(read_bytes(dir / "sweep" / "summary.md"), "1 of 2 runs were started"));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "vae/errors.h"
 #include "vae/image_io.h"
 #include "vae/tensorboard.h"
+#include "test_files.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -38,19 +39,8 @@ std::string hex(uint32_t value) {
   return text;
 }
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("vae_tb_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+fs::path fresh_dir(const std::string& name) { return vae_test::scratch_dir("tb", name); }
+using vae_test::read_bytes;
 
 // Runs a shell command and returns (exit status, stdout).
 std::pair<int, std::string> run_capture(const std::string& command) {

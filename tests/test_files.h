@@ -1,0 +1,28 @@
+// Scratch folders and whole-file reads, for the tests that write files.
+#pragma once
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+namespace vae_test {
+namespace fs = std::filesystem;
+
+// An empty folder <temp>/vae_<group>_<pid>/<name>, made anew (what an earlier run left is removed).
+inline fs::path scratch_dir(const std::string& group, const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("vae_" + group + "_" + std::to_string(::getpid())) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// The whole file as bytes (empty when it cannot be read).
+inline std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace vae_test
