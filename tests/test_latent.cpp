@@ -11,6 +11,7 @@
 #include "vae/latent.h"
 #include "vae/loss.h"
 #include "vae/model.h"
+#include "model_support.h"
 
 namespace {
 
@@ -168,14 +169,7 @@ TEST(OrderByKl, LargestFirstAndStableForTies) {
 // dimension is mu^2 / 2 = (0, 4.5, 0.5, 2) and the rows must come out as 1, 3, 2, 0.
 TEST(OrderByKl, RowOrderOfAModelWhoseWeightsFixTheKl) {
   vae::VAE model(vae::ModelOptions::from_config(small_config(4)));
-  {
-    torch::NoGradGuard no_grad;
-    auto parameters = model->named_parameters();
-    parameters["mu_head.weight"].zero_();
-    parameters["mu_head.bias"].copy_(torch::tensor({0.0f, 3.0f, 1.0f, 2.0f}));
-    parameters["logvar_head.weight"].zero_();
-    parameters["logvar_head.bias"].zero_();
-  }
+  vae_test::fix_posterior(model, {0.0f, 3.0f, 1.0f, 2.0f});
   model->eval();
   torch::NoGradGuard no_grad;
   const auto [mu, logvar] = model->encode(torch::rand({8, 1, 16, 16}));

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli_support.h"
+#include "model_support.h"
 #include "vae/checkpoint.h"
 #include "vae/config.h"
 #include "vae/image.h"
@@ -67,14 +68,7 @@ void write_fixed_checkpoint(const fs::path& path, const std::vector<std::string>
   meta.config = tiny_resolved(overrides);
   torch::manual_seed(0);
   vae::VAE model(vae::ModelOptions::from_config(vae::config_from_json(meta.config)));
-  {
-    torch::NoGradGuard no_grad;
-    auto parameters = model->named_parameters();
-    parameters["mu_head.weight"].zero_();
-    parameters["mu_head.bias"].copy_(torch::tensor({0.0f, 3.0f, 1.0f, 2.0f}));
-    parameters["logvar_head.weight"].zero_();
-    parameters["logvar_head.bias"].zero_();
-  }
+  vae_test::fix_posterior(model, {0.0f, 3.0f, 1.0f, 2.0f});
   vae::save_checkpoint(path.string(), meta, model, nullptr);
 }
 
