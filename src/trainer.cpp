@@ -288,9 +288,15 @@ bool Trainer::step(const torch::Tensor& images, int64_t epoch) {
   optimizer_->zero_grad();
   double loss_value = terms.loss.item<double>();
   double grad_norm = 0;
+  bool norm_computed = false;
   if (std::isfinite(loss_value)) {
     terms.loss.backward();
-    grad_norm = clip_gradients(config_.optim, model_->parameters());  // for the logs and the non-finite check
+    // The norm costs a pass over every gradient: on each step where it clips or the skip policy
+    // needs it, otherwise on the logged steps only (with train.nonfinite=stop a non-finite
+    // gradient then shows as a non-finite loss on the next step, before any checkpoint is written).
+    norm_computed = gradient_norm_every_step(config_.optim, config_.train) ||
+                    (meta_.step + 1) % config_.train.log_every == 0;
+    if (norm_computed) grad_norm = clip_gradients(config_.optim, model_->parameters());
   }
   if (!std::isfinite(loss_value) || !std::isfinite(grad_norm)) {
     ++nonfinite_total_;
@@ -315,7 +321,7 @@ bool Trainer::step(const torch::Tensor& images, int64_t epoch) {
   nonfinite_in_a_row_ = 0;
   last_finite_loss_ = loss_value;
   window_.add(terms, x.size(0));
-  window_.add_grad_norm(grad_norm);
+  if (norm_computed) window_.add_grad_norm(grad_norm);
   return true;
 }
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -110,6 +111,10 @@ TEST(Schedules, ClipGradientsReturnsTheNormAndScalesToTheLimit) {
     EXPECT_NEAR(a.grad().item<double>(), 3.0 * scale, 1e-5) << clip;
     EXPECT_NEAR(b.grad().item<double>(), 4.0 * scale, 1e-5) << clip;
   }
+  // A non-finite gradient gives a non-finite norm, for the trainer's skip-or-stop policy.
+  auto c = torch::zeros({1}, torch::requires_grad());
+  (c * std::numeric_limits<float>::infinity()).sum().backward();
+  EXPECT_FALSE(std::isfinite(vae::clip_gradients(config_with({"optim.grad_clip=1"}).optim, {c})));
 }
 
 }  // namespace

@@ -118,7 +118,7 @@ int run_bench_train(const BenchArguments& args) {
                                  kl_weight(config.loss, 0), kl_capacity(config.loss, 0));
     const auto forward_done = Clock::now();
     terms.loss.backward();
-    clip_gradients(config.optim, model->parameters());
+    if (gradient_norm_every_step(config.optim, config.train)) clip_gradients(config.optim, model->parameters());
     const auto backward_done = Clock::now();
     optimizer->step();
     const double loss = terms.loss.item<double>();  // waits for the device
