@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "vae/model.h"
+#include "vae/model/model.h"
 
 namespace vae_test {
 

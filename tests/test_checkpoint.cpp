@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "vae/checkpoint.h"
-#include "vae/config.h"
-#include "vae/errors.h"
-#include "vae/loss.h"
+#include "vae/train/checkpoint.h"
+#include "vae/config/config.h"
+#include "vae/base/errors.h"
+#include "vae/model/loss.h"
 
 namespace {
 namespace fs = std::filesystem;

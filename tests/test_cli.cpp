@@ -15,11 +15,12 @@
 #include <sstream>
 #include <thread>
 
-#include "vae/checkpoint.h"
-#include "vae/config.h"
-#include "vae/model.h"
+#include "vae/train/checkpoint.h"
+#include "vae/config/config.h"
+#include "vae/model/model.h"
 #include "cli_support.h"
-#include "vae/image.h"
+#include "vae/io/image_codec.h"
+#include "vae/tensor/images.h"
 
 namespace {
 namespace fs = std::filesystem;

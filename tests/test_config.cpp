@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "vae/config.h"
-#include "vae/errors.h"
+#include "vae/config/config.h"
+#include "vae/base/errors.h"
 
 namespace {
 

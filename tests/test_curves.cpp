@@ -14,9 +14,9 @@
 
 #include <plplot.h>
 
-#include "vae/curves.h"
-#include "vae/errors.h"
-#include "vae/image_io.h"
+#include "vae/logs/curves.h"
+#include "vae/base/errors.h"
+#include "vae/io/image_codec.h"
 
 namespace {
 namespace fs = std::filesystem;

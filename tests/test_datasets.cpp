@@ -9,12 +9,15 @@
 #include <filesystem>
 #include <fstream>
 
-#include "vae/config.h"
-#include "vae/errors.h"
-#include "vae/formats.h"
-#include "vae/image.h"
-#include "vae/loader.h"
-#include "vae/sources.h"
+#include "vae/config/config.h"
+#include "vae/base/errors.h"
+#include "vae/io/formats.h"
+#include "vae/io/image_codec.h"
+#include "vae/tensor/images.h"
+#include "vae/data/loader.h"
+#include "vae/data/array_dataset.h"
+#include "vae/data/cache.h"
+#include "vae/data/file_dataset.h"
 
 namespace {
 namespace fs = std::filesystem;

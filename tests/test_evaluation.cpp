@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "vae/evaluation.h"
-#include "vae/loss.h"
+#include "vae/analysis/evaluation.h"
+#include "vae/model/loss.h"
 
 namespace {
 

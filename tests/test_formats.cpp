@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "vae/errors.h"
-#include "vae/formats.h"
+#include "vae/base/errors.h"
+#include "vae/io/formats.h"
 
 namespace {
 namespace fs = std::filesystem;

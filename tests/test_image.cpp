@@ -4,9 +4,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "vae/errors.h"
-#include "vae/image.h"
-#include "vae/imaging.h"
+#include "vae/base/errors.h"
+#include "vae/tensor/images.h"
+#include "vae/io/image_codec.h"
+#include "vae/io/transforms.h"
 #include "test_files.h"
 
 namespace {

@@ -26,9 +26,9 @@
 #define VAE_TEST_HAVE_STB 1
 #endif
 
-#include "vae/errors.h"
-#include "vae/image_io.h"
-#include "vae/imaging.h"
+#include "vae/base/errors.h"
+#include "vae/io/image_codec.h"
+#include "vae/io/transforms.h"
 
 namespace {
 

@@ -6,11 +6,11 @@
 
 #include <cmath>
 
-#include "vae/config.h"
-#include "vae/errors.h"
-#include "vae/latent.h"
-#include "vae/loss.h"
-#include "vae/model.h"
+#include "vae/config/config.h"
+#include "vae/base/errors.h"
+#include "vae/analysis/latent.h"
+#include "vae/model/loss.h"
+#include "vae/model/model.h"
 #include "model_support.h"
 
 namespace {

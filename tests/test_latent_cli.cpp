@@ -12,12 +12,13 @@
 
 #include "cli_support.h"
 #include "model_support.h"
-#include "vae/checkpoint.h"
-#include "vae/config.h"
-#include "vae/image.h"
-#include "vae/imaging.h"
-#include "vae/latent.h"
-#include "vae/loader.h"
+#include "vae/train/checkpoint.h"
+#include "vae/config/config.h"
+#include "vae/tensor/images.h"
+#include "vae/io/image_codec.h"
+#include "vae/io/transforms.h"
+#include "vae/analysis/latent.h"
+#include "vae/data/pixels.h"
 
 namespace {
 namespace fs = std::filesystem;

@@ -3,9 +3,10 @@
 
 #include <set>
 
-#include "vae/config.h"
-#include "vae/loader.h"
-#include "vae/shapes.h"
+#include "vae/config/config.h"
+#include "vae/data/loader.h"
+#include "vae/data/pixels.h"
+#include "vae/data/shapes.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "vae/loss.h"
+#include "vae/model/loss.h"
 
 namespace {
 

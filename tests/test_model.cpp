@@ -10,9 +10,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "vae/config.h"
-#include "vae/errors.h"
-#include "vae/model.h"
+#include "vae/config/config.h"
+#include "vae/base/errors.h"
+#include "vae/model/model.h"
+#include "vae/model/transposed_conv.h"
 
 namespace {
 

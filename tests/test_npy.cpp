@@ -12,8 +12,8 @@
 #include <limits>
 #include <sstream>
 
-#include "vae/errors.h"
-#include "vae/npy.h"
+#include "vae/base/errors.h"
+#include "vae/io/npy.h"
 #include "test_files.h"
 
 namespace {

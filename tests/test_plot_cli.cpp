@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.h"
-#include "vae/image_io.h"
+#include "vae/io/image_codec.h"
 
 namespace {
 namespace fs = std::filesystem;

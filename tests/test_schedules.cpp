@@ -6,8 +6,9 @@
 #include <utility>
 #include <vector>
 
-#include "vae/config.h"
-#include "vae/schedules.h"
+#include "vae/config/config.h"
+#include "vae/train/optimizer.h"
+#include "vae/train/schedules.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "vae/shapes.h"
+#include "vae/data/shapes.h"
 
 namespace {
 

@@ -14,9 +14,10 @@
 #include <sstream>
 #include <thread>
 
-#include "vae/checkpoint.h"
+#include "vae/train/checkpoint.h"
 #include "cli_support.h"
-#include "vae/image.h"
+#include "vae/io/image_codec.h"
+#include "vae/tensor/images.h"
 
 namespace {
 namespace fs = std::filesystem;

@@ -14,9 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vae/errors.h"
-#include "vae/image_io.h"
-#include "vae/tensorboard.h"
+#include "vae/base/errors.h"
+#include "vae/io/image_codec.h"
+#include "vae/logs/tensorboard.h"
 #include "test_files.h"
 
 namespace {

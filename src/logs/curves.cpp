@@ -6,7 +6,7 @@
 // (plexit calls exit()), so everything PLplot could fail on is checked first (the data, the
 // output file opened here before PLplot opens it) and, as a last resort, the exit handler throws
 // (libplplot is built with unwind tables, so the exception reaches this file's catch).
-#include "vae/curves.h"
+#include "vae/logs/curves.h"
 
 #include <plplot.h>
 
@@ -23,8 +23,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "vae/errors.h"
-#include "vae/fs.h"
+#include "vae/base/errors.h"
+#include "vae/base/fs.h"
 
 namespace vae {
 namespace fs = std::filesystem;

@@ -1,6 +1,6 @@
 // TensorBoard event files: hand-written protobuf encoding of TensorBoard's Event messages,
 // TFRecord framing with masked CRC-32C, and the writer; see tensorboard.h.
-#include "vae/tensorboard.h"
+#include "vae/logs/tensorboard.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,8 +10,9 @@
 #include <chrono>
 #include <cstring>
 
-#include "vae/errors.h"
-#include "vae/fs.h"
+#include "vae/base/errors.h"
+#include "vae/io/image_codec.h"
+#include "vae/base/fs.h"
 
 namespace vae {
 namespace tensorboard {

@@ -1,0 +1,45 @@
+// Deterministic transforms of decoded images, without LibTorch: centre crop, antialiased resize
+// matching torchvision's Resize on PIL images (PIL's bilinear filter with support scaled by the
+// reduction), gray<->RGB, and horizontal flip.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "vae/io/image.h"
+
+namespace vae {
+
+// The deterministic part of the data transforms, in the order torchvision applies them:
+// centre crop to `center_crop` (0 = none; a crop larger than the image pads with zeros as
+// torchvision does), resize to `image_size` x `image_size`, then convert to `channels`.
+struct TransformSpec {
+  int64_t center_crop = 0;
+  int64_t image_size = 32;
+  int64_t channels = 3;
+};
+
+// Centre crop to size x size, as torchvision.transforms.CenterCrop on PIL images (offsets rounded
+// as torchvision does; zero padding when the crop is larger than the image).
+Image center_crop(const Image& image, int64_t size);
+
+// Resize to width x height with PIL's antialiased bilinear (triangle) filter, as
+// torchvision.transforms.Resize((h, w)) does on PIL images; matches PIL within +-1 per pixel.
+Image resize_bilinear_antialias(const Image& image, int64_t width, int64_t height);
+
+// Gray <-> RGB. RGB to gray uses ITU-R BT.601 luma as PIL's convert("L"): (299 R + 587 G + 114 B) / 1000.
+Image convert_channels(const Image& image, int64_t channels);
+
+// Applies crop, resize and channel conversion of `spec` to a decoded image.
+Image apply_transforms(const Image& image, const TransformSpec& spec);
+
+// Brings any picture to size x size with `channels` channels for `vae reconstruct`: centre crop
+// to a square, then the same resize and channel conversion as the data transforms. `steps`
+// receives a human-readable account of what was done ("used as is" when nothing was).
+Image fit_image(const Image& image, int64_t size, int64_t channels, std::string* steps);
+
+// Mirrors left-right in place.
+void flip_horizontal(Image& image);
+
+}  // namespace vae

@@ -1,0 +1,51 @@
+// Self-describing checkpoints: one LibTorch archive holding a format tag and version, the resolved
+// config (JSON), the model weights, the optimizer state, epoch and step, the CPU RNG state and the
+// run's metrics, so `vae sample` and `vae reconstruct` need nothing but the file. Written to a
+// temporary file and renamed, so an interrupted write never damages an existing checkpoint.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "vae/model/model.h"
+
+namespace vae {
+
+constexpr int64_t kCheckpointFormatVersion = 1;
+
+struct CheckpointMeta {
+  nlohmann::json config;   // resolved config
+  int64_t epoch = 0;       // epochs completed
+  int64_t step = 0;        // optimizer steps completed
+  int64_t epoch_step = 0;  // steps completed inside the current (unfinished) epoch
+  nlohmann::json metrics = nlohmann::json::object();  // e.g. best validation loss, last terms
+};
+
+void save_checkpoint(const std::string& path, const CheckpointMeta& meta, VAE& model,
+                     torch::optim::Optimizer* optimizer);
+
+// An opened checkpoint: read the metadata first, build the model from its config, then load.
+class CheckpointReader {
+ public:
+  // Throws CheckpointError naming the path when missing, damaged or of another format.
+  explicit CheckpointReader(const std::string& path);
+
+  const CheckpointMeta& meta() const { return meta_; }
+  const std::string& path() const { return path_; }
+  // A model built from the stored config with the stored weights, on `device`.
+  VAE load_model(const torch::Device& device);
+  void load_weights(VAE& model);
+  void load_optimizer(torch::optim::Optimizer& optimizer);
+  void restore_rng();
+
+ private:
+  std::string path_;
+  std::unique_ptr<torch::serialize::InputArchive> archive_;
+  CheckpointMeta meta_;
+};
+
+}  // namespace vae

@@ -1,0 +1,71 @@
+// Atomic file writes; see fs.h.
+#include "vae/base/fs.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "vae/base/errors.h"
+
+namespace vae {
+namespace fs = std::filesystem;
+
+namespace {
+void sync_path(const fs::path& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return;  // best effort for folders; files are checked below
+  ::fsync(fd);
+  ::close(fd);
+}
+}  // namespace
+
+fs::path temporary_path_for(const fs::path& target) {
+  return fs::path(target.string() + ".tmp." + std::to_string(::getpid()));
+}
+
+void ensure_directory(const fs::path& folder) {
+  std::error_code error;
+  fs::create_directories(folder, error);
+  if (error) {
+    throw IoError(folder.string() + ": cannot create folder (" + error.message() +
+                  "); check permissions and free space");
+  }
+}
+
+void commit_file(const fs::path& temporary, const fs::path& target) {
+  sync_path(temporary, /*directory=*/false);
+  std::error_code error;
+  fs::rename(temporary, target, error);
+  if (error) {
+    fs::remove(temporary, error);
+    throw IoError(target.string() + ": cannot move the finished file into place (" +
+                  error.message() + ")");
+  }
+  sync_path(target.parent_path().empty() ? fs::path(".") : target.parent_path(), true);
+}
+
+void write_file_atomically(const std::string& path, const void* data, size_t size) {
+  const fs::path target(path);
+  if (!target.parent_path().empty()) ensure_directory(target.parent_path());
+  const fs::path temporary = temporary_path_for(target);
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) {
+      throw IoError(path + ": cannot open for writing (" + std::strerror(errno) +
+                    "); check the folder exists and is writable");
+    }
+    out.write(static_cast<const char*>(data), std::streamsize(size));
+    out.flush();
+    if (!out) {
+      std::error_code ignored;
+      fs::remove(temporary, ignored);
+      throw IoError(path + ": write failed (" + std::strerror(errno) + "); is the disk full?");
+    }
+  }
+  commit_file(temporary, target);
+}
+
+}  // namespace vae

@@ -1,0 +1,90 @@
+// `vae interpolate`: a one-row strip of images decoded along the way from one picture's posterior
+// mean to another's, in a straight line or along the great circle (--slerp).
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "vae/train/checkpoint.h"
+#include "cli/commands.h"
+#include "vae/config/config.h"
+#include "vae/tensor/device.h"
+#include "vae/tensor/images.h"
+#include "vae/analysis/latent.h"
+#include "vae/data/pixels.h"
+
+namespace vae {
+namespace {
+
+struct InterpolateArguments {
+  std::string ckpt;
+  std::string from, to;
+  int64_t steps = 10;
+  bool slerp = false;
+  bool originals = false;
+  std::string out = "interpolation.png";
+  std::string device = "cpu";
+};
+
+int run_interpolate(const InterpolateArguments& args) {
+  const torch::Device device = resolve_device(args.device, "--device");
+  CheckpointReader reader(checkpoint_or_latest(args.ckpt));
+  const Config config = config_from_json(reader.meta().config);
+  std::vector<torch::Tensor> pictures;  // uint8 [C, S, S] each
+  for (const auto& path : {args.from, args.to}) {
+    std::string steps;
+    pictures.push_back(load_fitted_image(path, config, &steps));
+    spdlog::info("{}: {}", path, steps);
+  }
+  VAE model = reader.load_model(device);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto x = to_model_input(torch::stack(pictures), device, config.data.range);  // [2, C, S, S]
+  // The same call on the same batch as `vae reconstruct --input A --input B`: in eval mode it
+  // decodes the posterior means, so the ends of the strip are its reconstructions bit for bit
+  // (decoding them inside a larger batch could differ in the last bits).
+  const VaeOutput ends = model->forward(x);
+  const auto codes = interpolate_codes(ends.mu[0], ends.mu[1], args.steps, args.slerp);  // [steps, latent]
+  auto decoded = model->decode(codes);  // [steps, C, S, S]
+  decoded[0].copy_(ends.reconstruction[0]);
+  decoded[args.steps - 1].copy_(ends.reconstruction[1]);
+  auto strip = to_unit_range(model->to_image(decoded), config.data.range);
+  if (args.originals) {
+    const auto fitted = to_unit_range(x, config.data.range);
+    strip = torch::cat({fitted.narrow(0, 0, 1), strip, fitted.narrow(0, 1, 1)});
+  }
+  write_grid_png(args.out, strip, strip.size(0));
+  spdlog::info("{} steps from {} to {} ({} interpolation of the posterior means, {:.1f} degrees "
+               "apart) with {}{}",
+               args.steps, args.from, args.to, args.slerp ? "spherical" : "linear",
+               angle_degrees(ends.mu[0], ends.mu[1]), reader.path(),
+               args.originals ? "; the fitted pictures are at the ends" : "");
+  std::cout << args.out << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+Command add_interpolate_command(CLI::App& parent) {
+  auto args = std::make_shared<InterpolateArguments>();
+  CLI::App* app = parent.add_subcommand(
+      "interpolate", "A strip of images decoded between two pictures' latent codes");
+  app->add_option("--ckpt", args->ckpt, "Checkpoint (default: the newest run's last.pt)");
+  app->add_option("--from", args->from, "First picture (PNG, JPEG or BMP)")->required();
+  app->add_option("--to", args->to, "Last picture (PNG, JPEG or BMP)")->required();
+  app->add_option("--steps", args->steps,
+                  "Images in the strip, both ends included: the first and last are the pictures' "
+                  "reconstructions from their posterior means, as `vae reconstruct` shows them")
+      ->check(CLI::Range(2, 1024))
+      ->capture_default_str();
+  app->add_flag("--slerp", args->slerp,
+                "Spherical interpolation: the direction moves along the great circle, the norm "
+                "linearly (default: a straight line)");
+  app->add_flag("--originals", args->originals,
+                "Put the two pictures, as fitted to the model, at the ends of the strip "
+                "(steps + 2 images)");
+  app->add_option("-o,--out", args->out, "Output PNG: one row")->capture_default_str();
+  app->add_option("--device", args->device, "auto | cpu | cuda | cuda:N | mps")->capture_default_str();
+  return {app, [args] { return run_interpolate(*args); }};
+}
+
+}  // namespace vae

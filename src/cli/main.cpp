@@ -1,0 +1,66 @@
+// The `vae` program: parses the command line, dispatches to a subcommand and turns errors into
+// one line on stderr and an exit status (0 ok, 2 usage/config, 1 other failures,
+// 128 + signal when a run was stopped by SIGINT/SIGTERM after saving its state).
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+
+#include "cli/commands.h"
+#include "vae/base/errors.h"
+#include "vae/base/logging.h"
+
+namespace {
+int fail(const std::string& message, int code) {
+  vae::log_error_to_files(message);
+  std::fprintf(stderr, "vae: error: %s\n", message.c_str());
+  return code;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  vae::init_logging();
+  CLI::App app{"vae: train and use variational autoencoders on images"};
+  app.set_version_flag("-V,--version", vae::version_text, "Print version, LibTorch and devices");
+  app.require_subcommand(1);
+  const std::vector<vae::Command> commands = {vae::add_train_command(app),
+                                              vae::add_sample_command(app),
+                                              vae::add_reconstruct_command(app),
+                                              vae::add_data_command(app),
+                                              vae::add_sweep_command(app),
+                                              vae::add_plot_command(app),
+                                              vae::add_interpolate_command(app),
+                                              vae::add_traverse_command(app),
+                                              vae::add_encode_command(app),
+                                              vae::add_eval_command(app),
+                                              vae::add_bench_command(app)};
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string name = argv[1];
+    bool known = false;
+    std::string names;
+    for (const auto& command : commands) {
+      known = known || command.app->get_name() == name;
+      names += (names.empty() ? "" : ", ") + command.app->get_name();
+    }
+    if (!known) return fail("unknown command '" + name + "'; commands: " + names + " (see vae --help)", 2);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& success) {
+    return app.exit(success);
+  } catch (const CLI::ParseError& error) {
+    return fail(std::string(error.what()) + "; run with --help for usage", 2);
+  }
+  try {
+    for (const auto& command : commands) {
+      if (command.app->parsed()) return command.run();
+    }
+    return fail("no subcommand given; run vae --help", 2);
+  } catch (const vae::Error& error) {
+    return fail(error.what(), error.exit_code());
+  } catch (const c10::Error& error) {
+    return fail(std::string("LibTorch: ") + error.what_without_backtrace(), 1);
+  } catch (const std::exception& error) {
+    return fail(error.what(), 1);
+  }
+}

@@ -1,0 +1,83 @@
+// `vae train`: train a VAE from a config file, or continue a run with --resume.
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "vae/train/checkpoint.h"
+#include "cli/commands.h"
+#include "vae/config/config.h"
+#include "vae/base/errors.h"
+#include "vae/train/run_dir.h"
+#include "vae/train/trainer.h"
+
+namespace vae {
+namespace {
+
+struct TrainArguments {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::string out;
+  std::string device;
+  int64_t threads = -1;
+  std::string resume;
+  bool print_config = false;
+  bool list_keys = false;
+};
+
+void print_keys() {
+  for (const auto& param : config_params()) {
+    std::cout << param.key << " = " << param.default_value.dump() << "\n    " << param.description
+              << " (" << param.allowed << ")\n";
+  }
+}
+
+int run_train(const TrainArguments& args) {
+  if (args.list_keys) {
+    print_keys();
+    return 0;
+  }
+  nlohmann::json resolved;
+  if (!args.resume.empty()) {
+    if (!args.config_path.empty()) {
+      throw ConfigError("--resume continues a run with its stored config; drop --config (use "
+                        "--set to change keys such as train.epochs)");
+    }
+    CheckpointReader reader(checkpoint_for_resume(args.resume).string());
+    resolved = reader.meta().config;
+    for (const auto& assignment : args.overrides) apply_override(resolved, assignment);
+  } else if (!args.config_path.empty() || args.print_config) {
+    resolved = config_json_or_defaults(args.config_path, args.overrides);
+  } else {
+    throw ConfigError("vae train needs --config FILE (e.g. configs/shapes.json) or --resume RUN_DIR");
+  }
+  config_from_json(resolved);  // cross-key checks before anything runs
+  if (args.print_config) {
+    std::cout << resolved.dump(2) << std::endl;
+    return 0;
+  }
+  TrainOptions options{resolved, args.out, args.device, args.threads, args.resume};
+  const TrainSummary summary = run_training(options);
+  std::cout << "run: " << summary.run_dir.string() << "\n"
+            << "checkpoint: " << summary.last_checkpoint.string() << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& parent) {
+  auto args = std::make_shared<TrainArguments>();
+  CLI::App* app = parent.add_subcommand("train", "Train a VAE from a JSON config");
+  app->add_option("-c,--config", args->config_path, "JSON config file, e.g. configs/shapes.json");
+  app->add_option("--set", args->overrides, "Override a key: --set train.epochs=3 (repeatable)")
+      ->type_name("KEY=VALUE");
+  app->add_option("-o,--out", args->out, "Run directory (default runs/<name>, numbered if taken)");
+  app->add_option("--device", args->device, "auto | cpu | cuda | cuda:N | mps (overrides train.device)");
+  app->add_option("--threads", args->threads, "CPU threads (overrides train.threads; 0 = one per core)")
+      ->check(CLI::NonNegativeNumber);
+  app->add_option("--resume", args->resume, "Continue a run: its directory or a checkpoint file");
+  app->add_flag("--print-config", args->print_config, "Print the resolved config and exit");
+  app->add_flag("--list-keys", args->list_keys, "List every config key with default and range");
+  return {app, [args] { return run_train(*args); }};
+}
+
+}  // namespace vae

@@ -1,0 +1,569 @@
+// Declares every configuration key once (default, range, description, where it lands in Config)
+// and implements the strict parsing and validation described in config.h.
+#include "vae/config/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <sstream>
+
+#include "vae/base/errors.h"
+
+namespace vae {
+namespace {
+
+using nlohmann::json;
+
+enum class Kind { Int, Float, Bool, String, IntList, IntOrList };
+
+struct Spec {
+  std::string key;
+  Kind kind;
+  json default_value;
+  double min;                        // inclusive bounds for numbers and list elements
+  double max;
+  std::vector<std::string> choices;  // allowed strings; empty = any string
+  std::string description;
+  std::function<void(Config&, const json&)> assign;
+  std::string pattern = {};          // for strings: a regular expression the whole value matches
+  std::string pattern_text = {};     // how the pattern reads in messages
+};
+
+template <class Section, class Field>
+std::function<void(Config&, const json&)> bind(Section Config::*section, Field Section::*field) {
+  return [=](Config& config, const json& value) { (config.*section).*field = value.get<Field>(); };
+}
+
+Spec int_key(std::string key, int64_t def, int64_t lo, int64_t hi, std::string description,
+             std::function<void(Config&, const json&)> assign) {
+  return {std::move(key), Kind::Int, def, double(lo), double(hi), {}, std::move(description),
+          std::move(assign)};
+}
+Spec float_key(std::string key, double def, double lo, double hi, std::string description,
+               std::function<void(Config&, const json&)> assign) {
+  return {std::move(key), Kind::Float, def, lo, hi, {}, std::move(description), std::move(assign)};
+}
+Spec bool_key(std::string key, bool def, std::string description,
+              std::function<void(Config&, const json&)> assign) {
+  return {std::move(key), Kind::Bool, def, 0, 0, {}, std::move(description), std::move(assign)};
+}
+Spec string_key(std::string key, std::string def, std::vector<std::string> choices,
+                std::string description, std::function<void(Config&, const json&)> assign) {
+  return {std::move(key), Kind::String, def, 0, 0, std::move(choices), std::move(description),
+          std::move(assign)};
+}
+// An integer for every block, or a list with one per block.
+Spec int_or_list_key(std::string key, int64_t def, int64_t lo, int64_t hi, std::string description,
+                     std::vector<int64_t> ModelConfig::*field) {
+  return {std::move(key), Kind::IntOrList, def, double(lo), double(hi), {}, std::move(description),
+          [field](Config& config, const json& value) {
+            config.model.*field = value.is_array() ? value.get<std::vector<int64_t>>()
+                                                   : std::vector<int64_t>{value.get<int64_t>()};
+          }};
+}
+Spec int_list_key(std::string key, std::vector<int64_t> def, int64_t lo, int64_t hi,
+                  std::string description, std::function<void(Config&, const json&)> assign) {
+  return {std::move(key), Kind::IntList, def, double(lo), double(hi), {}, std::move(description),
+          std::move(assign)};
+}
+
+Spec with_pattern(Spec spec, std::string pattern, std::string text) {
+  spec.pattern = std::move(pattern);
+  spec.pattern_text = std::move(text);
+  return spec;
+}
+
+// The one place every key is declared.
+const std::vector<Spec>& specs() {
+  static const std::vector<Spec> table = {
+      string_key("name", "vae", {}, "run name; the run directory defaults to runs/<name>",
+                 [](Config& c, const json& v) { c.name = v.get<std::string>(); }),
+      string_key("description", "", {}, "free text saying what this preset is for (ignored)",
+                 [](Config&, const json&) {}),
+
+      string_key("data.dataset", "shapes",
+                 {"shapes", "mnist", "fashion_mnist", "cifar10", "cifar100", "cinic10",
+                  "flowers102", "celeba", "folder"},
+                 "dataset source", bind(&Config::data, &DataConfig::dataset)),
+      string_key("data.root", "", {},
+                 "the dataset's unpacked folder, or the folder holding it (unused by shapes)",
+                 bind(&Config::data, &DataConfig::root)),
+      int_key("data.image_size", 32, 8, 1024, "height and width of the images the model sees",
+              bind(&Config::data, &DataConfig::image_size)),
+      int_key("data.channels", 1, 1, 3, "1 (gray) or 3 (RGB)",
+              bind(&Config::data, &DataConfig::channels)),
+      int_key("data.center_crop", 0, 0, 16384, "centre crop before resizing (0 = none)",
+              bind(&Config::data, &DataConfig::center_crop)),
+      bool_key("data.flip", false, "random horizontal flip of training images",
+               bind(&Config::data, &DataConfig::flip)),
+      string_key("data.range", "unit", {"unit", "symmetric"},
+                 "pixel value range: unit = [0,1], symmetric = [-1,1]",
+                 bind(&Config::data, &DataConfig::range)),
+      bool_key("data.binarize", false,
+               "dynamic binarisation: each pixel a fresh Bernoulli draw every time it is used",
+               bind(&Config::data, &DataConfig::binarize)),
+      float_key("data.val_fraction", 0.1, 0.0, 0.9,
+                "share of train held out for validation where the dataset has no official split",
+                bind(&Config::data, &DataConfig::val_fraction)),
+      string_key("data.val_split", "random", {"random", "last"},
+                 "which training images are carved out for validation: a random subset (by "
+                 "train.seed) or the last ones in file order",
+                 bind(&Config::data, &DataConfig::val_split)),
+      int_key("data.workers", 0, 0, 256, "decoding threads (0 = one per core)",
+              bind(&Config::data, &DataConfig::workers)),
+      int_key("data.prefetch", 4, 1, 1024, "batches prepared ahead of the trainer",
+              bind(&Config::data, &DataConfig::prefetch)),
+      bool_key("data.drop_last", false, "drop the last, partial training batch of each epoch",
+               bind(&Config::data, &DataConfig::drop_last)),
+      bool_key("data.cache", false,
+               "decode and transform image files once into a memory-mapped uint8 store",
+               bind(&Config::data, &DataConfig::cache)),
+      string_key("data.cache_dir", "", {}, "folder of the cache stores (\"\" = $XDG_CACHE_HOME/vae or ~/.cache/vae)",
+                 bind(&Config::data, &DataConfig::cache_dir)),
+      bool_key("data.skip_missing", false,
+               "skip images a split file lists but that are absent (default: error)",
+               bind(&Config::data, &DataConfig::skip_missing)),
+      bool_key("data.skip_corrupt", false,
+               "skip images that cannot be decoded, counting them (default: error)",
+               bind(&Config::data, &DataConfig::skip_corrupt)),
+      int_key("data.train_size", 20000, 1, 100000000, "items in the shapes training split",
+              bind(&Config::data, &DataConfig::train_size)),
+      int_key("data.val_size", 1000, 1, 100000000, "items in the shapes validation split",
+              bind(&Config::data, &DataConfig::val_size)),
+      int_key("data.test_size", 1000, 1, 100000000, "items in the shapes test split",
+              bind(&Config::data, &DataConfig::test_size)),
+
+      string_key("model.type", "conv", {"conv", "mlp"},
+                 "conv = convolutional VAE; mlp = fully connected VAE on flattened images",
+                 bind(&Config::model, &ModelConfig::type)),
+      int_key("model.latent_dim", 10, 1, 4096, "size of the latent code z",
+              bind(&Config::model, &ModelConfig::latent_dim)),
+      int_list_key("model.hidden_dims", {32, 64, 128}, 1, 4096,
+                   "conv: output channels of each encoder block (the decoder mirrors them); "
+                   "mlp: widths of the hidden layers",
+                   bind(&Config::model, &ModelConfig::hidden_dims)),
+      int_or_list_key("model.kernel_size", 4, 1, 15, "conv kernel size, for all blocks or per block",
+                      &ModelConfig::kernel_size),
+      int_or_list_key("model.stride", 2, 1, 4, "conv stride, for all blocks or per block",
+                      &ModelConfig::stride),
+      int_or_list_key("model.padding", 1, 0, 7, "conv zero padding, for all blocks or per block",
+                      &ModelConfig::padding),
+      bool_key("model.batch_norm", false, "BatchNorm in each conv block",
+               bind(&Config::model, &ModelConfig::batch_norm)),
+      string_key("model.norm_position", "before_activation",
+                 {"before_activation", "after_activation"},
+                 "BatchNorm placement: conv-BN-act or conv-act-BN",
+                 bind(&Config::model, &ModelConfig::norm_position)),
+      string_key("model.activation", "relu", {"relu", "leaky_relu", "silu"},
+                 "activation of each block (leaky_relu: slope 0.01)",
+                 bind(&Config::model, &ModelConfig::activation)),
+      string_key("model.downsample", "stride", {"stride", "maxpool"},
+                 "encoder down-sampling: strided convs, or conv + activation + 2x2 max-pool",
+                 bind(&Config::model, &ModelConfig::downsample)),
+      string_key("model.upsample", "mirror", {"mirror", "convt2"},
+                 "decoder up-sampling: transposed convs mirroring the encoder, or k2 s2 ones",
+                 bind(&Config::model, &ModelConfig::upsample)),
+      bool_key("model.refine", false,
+               "final refinement block: the last up-sampling keeps the channels, then a k3 conv "
+               "to the image channels",
+               bind(&Config::model, &ModelConfig::refine)),
+      string_key("model.head", "two", {"two", "split"},
+                 "posterior head: two linear layers, or one layer split into mu and logvar",
+                 bind(&Config::model, &ModelConfig::head)),
+      float_key("model.logvar_clamp", 0.0, 0.0, 100.0, "clamp logvar to [-v, v] (0 = off)",
+                bind(&Config::model, &ModelConfig::logvar_clamp)),
+
+      string_key("loss.likelihood", "bernoulli", {"gaussian", "bernoulli"},
+                 "decoder likelihood: gaussian = squared error, bernoulli = BCE on logits",
+                 bind(&Config::loss, &LossConfig::likelihood)),
+      float_key("loss.beta", 1.0, 0.0, 1e6,
+                "weight of the KL term (beta-VAE); gamma of the capacity schedule",
+                bind(&Config::loss, &LossConfig::beta)),
+      string_key("loss.recon_reduction", "sum", {"sum", "mean"},
+                 "reconstruction term: summed or averaged over pixels",
+                 bind(&Config::loss, &LossConfig::recon_reduction)),
+      string_key("loss.kl_reduction", "sum", {"sum", "mean", "per_pixel"},
+                 "KL term: summed over latents, averaged over latents, or summed and divided by "
+                 "the pixel count",
+                 bind(&Config::loss, &LossConfig::kl_reduction)),
+      string_key("loss.batch_reduction", "mean", {"mean", "sum"},
+                 "both terms averaged or summed over the batch",
+                 bind(&Config::loss, &LossConfig::batch_reduction)),
+      string_key("loss.kl_schedule", "constant", {"constant", "linear", "cyclical", "capacity"},
+                 "KL weight over training: constant beta, linear warm-up, cyclical (Fu et al. "
+                 "2019), or target capacity (Burgess et al. 2018)",
+                 bind(&Config::loss, &LossConfig::kl_schedule)),
+      int_key("loss.kl_warmup_steps", 10000, 1, 1000000000, "linear: steps from 0 to beta",
+              bind(&Config::loss, &LossConfig::kl_warmup_steps)),
+      int_key("loss.kl_cycle_steps", 10000, 1, 1000000000, "cyclical: steps per cycle",
+              bind(&Config::loss, &LossConfig::kl_cycle_steps)),
+      float_key("loss.kl_cycle_ratio", 0.5, 0.01, 1.0,
+                "cyclical: share of each cycle in which the weight rises from 0 to beta",
+                bind(&Config::loss, &LossConfig::kl_cycle_ratio)),
+      float_key("loss.capacity_max", 25.0, 0.0, 1e6, "capacity: final target KL C in nats",
+                bind(&Config::loss, &LossConfig::capacity_max)),
+      int_key("loss.capacity_steps", 100000, 1, 1000000000,
+              "capacity: steps over which C rises linearly from 0 to capacity_max",
+              bind(&Config::loss, &LossConfig::capacity_steps)),
+      float_key("loss.free_bits", 0.0, 0.0, 100.0,
+                "free bits: nats per latent dimension below which KL is not penalised (0 = off; "
+                "Kingma et al. 2016)",
+                bind(&Config::loss, &LossConfig::free_bits)),
+
+      string_key("optim.name", "adam", {"adam", "adamw", "sgd"}, "optimizer",
+                 bind(&Config::optim, &OptimConfig::name)),
+      float_key("optim.lr", 1e-3, 1e-8, 10.0, "learning rate",
+                bind(&Config::optim, &OptimConfig::lr)),
+      float_key("optim.weight_decay", 0.0, 0.0, 1.0, "weight decay (decoupled for adamw)",
+                bind(&Config::optim, &OptimConfig::weight_decay)),
+      float_key("optim.momentum", 0.9, 0.0, 0.999, "sgd: momentum",
+                bind(&Config::optim, &OptimConfig::momentum)),
+      string_key("optim.lr_schedule", "constant", {"constant", "exponential", "step", "cosine"},
+                 "learning-rate schedule: exponential (x gamma per epoch), step (x gamma every "
+                 "step_epochs), cosine (to lr_min over the run)",
+                 bind(&Config::optim, &OptimConfig::lr_schedule)),
+      float_key("optim.lr_gamma", 0.95, 1e-6, 1.0, "exponential and step: decay factor",
+                bind(&Config::optim, &OptimConfig::lr_gamma)),
+      int_key("optim.lr_step_epochs", 10, 1, 100000, "step: epochs between decays",
+              bind(&Config::optim, &OptimConfig::lr_step_epochs)),
+      float_key("optim.lr_min", 0.0, 0.0, 10.0, "cosine: learning rate at the end",
+                bind(&Config::optim, &OptimConfig::lr_min)),
+      int_key("optim.warmup_steps", 0, 0, 1000000000,
+              "linear learning-rate warm-up from 0 over these steps (0 = none)",
+              bind(&Config::optim, &OptimConfig::warmup_steps)),
+      float_key("optim.grad_clip", 0.0, 0.0, 1e6, "clip the gradient norm to this (0 = off)",
+                bind(&Config::optim, &OptimConfig::grad_clip)),
+
+      int_key("train.epochs", 10, 1, 100000, "passes over the training split",
+              bind(&Config::train, &TrainConfig::epochs)),
+      int_key("train.max_steps", 0, 0, 1000000000, "stop after this many steps (0 = no limit)",
+              bind(&Config::train, &TrainConfig::max_steps)),
+      int_key("train.batch_size", 64, 1, 65536, "images per optimizer step",
+              bind(&Config::train, &TrainConfig::batch_size)),
+      int_key("train.seed", 0, 0, 2147483647, "seed for weights, shuffling and sampling",
+              bind(&Config::train, &TrainConfig::seed)),
+      with_pattern(string_key("train.device", "auto", {}, "where to train",
+                              bind(&Config::train, &TrainConfig::device)),
+                   "auto|cpu|mps|cuda(:[0-9]+)?", "auto, cpu, cuda, cuda:N or mps"),
+      int_key("train.threads", 0, 0, 1024, "CPU threads for LibTorch (0 = one per core)",
+              bind(&Config::train, &TrainConfig::threads)),
+      int_key("train.log_every", 50, 1, 1000000,
+              "steps between plain log lines and training rows in metrics.csv",
+              bind(&Config::train, &TrainConfig::log_every)),
+      int_key("train.grid_images", 64, 1, 1024,
+              "images in the sample and reconstruction grids",
+              bind(&Config::train, &TrainConfig::grid_images)),
+      bool_key("train.tensorboard", true,
+               "write TensorBoard event files under <run>/tb (scalars every train.log_every steps, "
+               "validation and grids every epoch)",
+               bind(&Config::train, &TrainConfig::tensorboard)),
+      int_key("train.sample_every", 1, 1, 100000,
+              "epochs between sample and reconstruction grids (the last epoch always has them)",
+              bind(&Config::train, &TrainConfig::sample_every)),
+      string_key("train.grid_split", "val", {"val", "test"},
+                 "split whose first images the reconstruction grids show",
+                 bind(&Config::train, &TrainConfig::grid_split)),
+      int_key("train.keep_best", 1, 0, 100,
+              "best checkpoints kept by validation loss, as best.pt, best-2.pt, ... (plus last.pt)",
+              bind(&Config::train, &TrainConfig::keep_best)),
+      int_key("train.early_stop_patience", 0, 0, 100000,
+              "stop after this many epochs without a better validation loss (0 = off)",
+              bind(&Config::train, &TrainConfig::early_stop_patience)),
+      string_key("train.nonfinite", "stop", {"stop", "skip"},
+                 "a non-finite loss stops the run, or skips the step (counted)",
+                 bind(&Config::train, &TrainConfig::nonfinite)),
+      int_key("train.max_nonfinite", 10, 1, 1000000,
+              "skip: stop after this many non-finite steps in a row",
+              bind(&Config::train, &TrainConfig::max_nonfinite)),
+  };
+  return table;
+}
+
+const Spec* find_spec(const std::string& key) {
+  for (const auto& spec : specs()) {
+    if (spec.key == key) return &spec;
+  }
+  return nullptr;
+}
+
+std::string format_number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+std::string allowed_text(const Spec& spec) {
+  const bool integral = spec.kind == Kind::Int || spec.kind == Kind::IntList;
+  const auto bound = [&](double value) {
+    return integral ? std::to_string(int64_t(value)) : format_number(value);
+  };
+  const std::string range = "[" + bound(spec.min) + ", " + bound(spec.max) + "]";
+  switch (spec.kind) {
+    case Kind::Int: return "an integer in " + range;
+    case Kind::Float: return "a number in " + range;
+    case Kind::Bool: return "true or false";
+    case Kind::IntList: return "a non-empty list of integers in " + range;
+    case Kind::IntOrList: return "an integer or a non-empty list of integers in " + range;
+    case Kind::String: {
+      if (!spec.pattern_text.empty()) return spec.pattern_text;
+      if (spec.choices.empty()) return "a string";
+      std::string text = "one of: ";
+      for (size_t i = 0; i < spec.choices.size(); ++i) text += (i ? ", " : "") + spec.choices[i];
+      return text;
+    }
+  }
+  return "";
+}
+
+bool in_range(const Spec& spec, double value) {
+  return std::isfinite(value) && value >= spec.min && value <= spec.max;
+}
+
+bool value_is_allowed(const Spec& spec, const json& value) {
+  switch (spec.kind) {
+    case Kind::Int: return value.is_number_integer() && in_range(spec, value.get<double>());
+    case Kind::Float: return value.is_number() && in_range(spec, value.get<double>());
+    case Kind::Bool: return value.is_boolean();
+    case Kind::String:
+      return value.is_string() &&
+             (spec.choices.empty() || std::find(spec.choices.begin(), spec.choices.end(),
+                                                value.get<std::string>()) != spec.choices.end()) &&
+             (spec.pattern.empty() ||
+              std::regex_match(value.get<std::string>(), std::regex(spec.pattern)));
+    case Kind::IntOrList:
+      if (value.is_number_integer()) return in_range(spec, value.get<double>());
+      [[fallthrough]];
+    case Kind::IntList:
+      if (!value.is_array() || value.empty()) return false;
+      return std::all_of(value.begin(), value.end(), [&](const json& item) {
+        return item.is_number_integer() && in_range(spec, item.get<double>());
+      });
+  }
+  return false;
+}
+
+void check_value(const Spec& spec, const json& value, const std::string& source) {
+  if (!value_is_allowed(spec, value)) {
+    throw ConfigError(source + ": " + spec.key + " must be " + allowed_text(spec) + ", got " +
+                      value.dump());
+  }
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string leaf_of(const std::string& key) {
+  const auto dot = key.rfind('.');
+  return dot == std::string::npos ? key : key.substr(dot + 1);
+}
+
+// "did you mean" for an unknown key: the declared key closest in spelling, or one with the same
+// last component in another section ("data.lr" -> "optim.lr").
+std::string suggestion_for(const std::string& key) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(3, key.size() / 3) + 1;
+  for (const auto& spec : specs()) {
+    size_t distance = edit_distance(key, spec.key);
+    if (leaf_of(key) == leaf_of(spec.key)) distance = std::min<size_t>(distance, 1);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = spec.key;
+    }
+  }
+  return best;
+}
+
+[[noreturn]] void throw_unknown_key(const std::string& key, const std::string& source) {
+  std::string message = source + ": unknown key '" + key + "'";
+  const std::string guess = suggestion_for(key);
+  if (!guess.empty()) message += " (did you mean '" + guess + "'?)";
+  message += "; `vae train --print-config` lists every key";
+  throw ConfigError(message);
+}
+
+bool is_section(const std::string& name) {
+  return name == "data" || name == "model" || name == "loss" || name == "optim" || name == "train";
+}
+
+void set_at(json& resolved, const std::string& key, const json& value) {
+  const auto dot = key.find('.');
+  if (dot == std::string::npos) {
+    resolved[key] = value;
+  } else {
+    resolved[key.substr(0, dot)][key.substr(dot + 1)] = value;
+  }
+}
+
+const json& get_at(const json& resolved, const std::string& key) {
+  const auto dot = key.find('.');
+  if (dot == std::string::npos) return resolved.at(key);
+  return resolved.at(key.substr(0, dot)).at(key.substr(dot + 1));
+}
+
+// Line and column (1-based) of a byte offset, for malformed-JSON messages.
+std::pair<size_t, size_t> line_and_column(const std::string& text, size_t offset) {
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return {line, column};
+}
+
+}  // namespace
+
+const std::vector<ParamInfo>& config_params() {
+  static const std::vector<ParamInfo> params = [] {
+    std::vector<ParamInfo> out;
+    for (const auto& spec : specs()) {
+      out.push_back({spec.key, allowed_text(spec), spec.default_value, spec.description});
+    }
+    return out;
+  }();
+  return params;
+}
+
+json default_config_json() {
+  json resolved = json::object();
+  for (const auto& spec : specs()) set_at(resolved, spec.key, spec.default_value);
+  return resolved;
+}
+
+json resolve_config_json(const json& document, const std::string& source) {
+  if (!document.is_object()) {
+    throw ConfigError(source + ": the config must be a JSON object with sections data, model, "
+                      "loss, optim, train");
+  }
+  json resolved = default_config_json();
+  for (const auto& [name, value] : document.items()) {
+    if (is_section(name)) {
+      if (!value.is_object()) {
+        throw ConfigError(source + ": section '" + name + "' must be a JSON object, got " +
+                          value.dump());
+      }
+      for (const auto& [leaf, item] : value.items()) {
+        const std::string key = name + "." + leaf;
+        const Spec* spec = find_spec(key);
+        if (spec == nullptr) throw_unknown_key(key, source);
+        check_value(*spec, item, source);
+        set_at(resolved, key, item);
+      }
+    } else {
+      const Spec* spec = find_spec(name);
+      if (spec == nullptr) throw_unknown_key(name, source);
+      check_value(*spec, value, source);
+      set_at(resolved, name, value);
+    }
+  }
+  return resolved;
+}
+
+void apply_override(json& resolved, const std::string& assignment) {
+  const auto equals = assignment.find('=');
+  if (equals == std::string::npos || equals == 0) {
+    throw ConfigError("--set expects KEY=VALUE (e.g. --set train.epochs=3), got '" + assignment +
+                      "'");
+  }
+  const std::string key = assignment.substr(0, equals);
+  const std::string text = assignment.substr(equals + 1);
+  const Spec* spec = find_spec(key);
+  if (spec == nullptr) throw_unknown_key(key, "--set");
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // Strings may be given bare (--set data.dataset=shapes); anything unparsable is taken as text.
+  if (value.is_discarded() || (spec->kind == Kind::String && !value.is_string())) value = text;
+  check_value(*spec, value, "--set");
+  set_at(resolved, key, value);
+}
+
+json load_config_json(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    throw ConfigError("config file '" + path +
+                      "' cannot be opened; check the path (the presets live in configs/)");
+  }
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  const std::string text = buffer.str();
+  json document;
+  try {
+    document = json::parse(text);
+  } catch (const json::parse_error& error) {
+    const auto [line, column] = line_and_column(text, error.byte == 0 ? 0 : error.byte - 1);
+    std::string detail = error.what();
+    const auto colon = detail.find(": ", detail.find("column"));
+    if (colon != std::string::npos) detail = detail.substr(colon + 2);
+    throw ConfigError(path + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                      ": malformed JSON: " + detail);
+  }
+  json resolved = resolve_config_json(document, path);
+  for (const auto& assignment : overrides) apply_override(resolved, assignment);
+  return resolved;
+}
+
+json config_json_or_defaults(const std::string& path, const std::vector<std::string>& overrides) {
+  if (!path.empty()) return load_config_json(path, overrides);
+  json resolved = default_config_json();
+  for (const auto& assignment : overrides) apply_override(resolved, assignment);
+  return resolved;
+}
+
+Config config_from_json(const json& resolved) {
+  Config config;
+  for (const auto& spec : specs()) {
+    const json* value = nullptr;
+    try {
+      value = &get_at(resolved, spec.key);
+    } catch (const json::exception&) {
+      throw ConfigError("config: missing key " + spec.key);
+    }
+    check_value(spec, *value, "config");
+    spec.assign(config, *value);
+  }
+  if (config.data.dataset != "shapes" && config.data.root.empty()) {
+    throw ConfigError("config: data.root is required for data.dataset=" + config.data.dataset +
+                      "; point it at the unpacked dataset (see scripts/download/)");
+  }
+  if (config.model.type == "conv") {
+    const size_t blocks = config.model.hidden_dims.size();
+    for (const auto& [key, values] :
+         {std::pair<const char*, const std::vector<int64_t>*>{"model.kernel_size", &config.model.kernel_size},
+          {"model.stride", &config.model.stride},
+          {"model.padding", &config.model.padding}}) {
+      if (values->size() != 1 && values->size() != blocks) {
+        throw ConfigError(std::string("config: ") + key + " has " + std::to_string(values->size()) +
+                          " values for " + std::to_string(blocks) +
+                          " blocks of model.hidden_dims; give one value or one per block");
+      }
+    }
+  }
+  if (config.data.binarize && config.data.range != "unit") {
+    throw ConfigError("config: data.binarize needs data.range=\"unit\", got data.range=\"" +
+                      config.data.range + "\"");
+  }
+  if (config.loss.likelihood == "bernoulli" && config.data.range != "unit") {
+    throw ConfigError("config: loss.likelihood=bernoulli needs data.range=\"unit\" (pixel values "
+                      "in [0, 1]), got data.range=\"" + config.data.range +
+                      "\"; use loss.likelihood=gaussian for [-1, 1] data");
+  }
+  return config;
+}
+
+}  // namespace vae

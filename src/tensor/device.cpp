@@ -1,0 +1,79 @@
+// Device and thread selection; see device.h.
+#include "vae/tensor/device.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "vae/base/errors.h"
+
+namespace vae {
+
+torch::Device resolve_device(const std::string& spec, const std::string& key) {
+  if (spec == "auto") {
+    if (torch::cuda::is_available()) return torch::Device(torch::kCUDA, 0);
+    if (at::hasMPS()) return torch::Device(torch::kMPS);
+    return torch::Device(torch::kCPU);
+  }
+  if (spec == "cpu") return torch::Device(torch::kCPU);
+  if (spec == "mps") {
+    if (!at::hasMPS()) throw ConfigError(key + "=mps: MPS is not available here; use auto or cpu");
+    return torch::Device(torch::kMPS);
+  }
+  if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
+    int64_t index = 0;
+    if (spec.size() > 5) {
+      const std::string digits = spec.substr(5);
+      if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) {
+        throw ConfigError(key + ": '" + spec + "' is not a device; use cuda or cuda:N");
+      }
+      index = std::stoll(digits);
+    }
+    if (!torch::cuda::is_available()) {
+      throw ConfigError(key + "=" + spec +
+                        ": CUDA is not available in this build or on this machine; use auto or cpu");
+    }
+    if (index >= int64_t(torch::cuda::device_count())) {
+      throw ConfigError(key + "=" + spec + ": only " + std::to_string(torch::cuda::device_count()) +
+                        " CUDA device(s) present");
+    }
+    return torch::Device(torch::kCUDA, int8_t(index));
+  }
+  throw ConfigError(key + ": unknown device '" + spec + "'; use auto, cpu, cuda, cuda:N or mps");
+}
+
+namespace {
+// LibTorch's own threads already split the work of each op. A multi-threaded OpenBLAS underneath
+// them (conv_transpose2d backward is col2im + GEMM on LibTorch 1.13) oversubscribes the cores:
+// measured 4x slower training on 2 cores. Keep BLAS single-threaded unless the user set
+// OPENBLAS_NUM_THREADS. Looked up at run time so builds without OpenBLAS work unchanged.
+void keep_blas_single_threaded() {
+  if (std::getenv("OPENBLAS_NUM_THREADS") != nullptr) return;
+  using SetThreads = void (*)(int);
+  if (auto set_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set_threads(1);
+  }
+}
+}  // namespace
+
+int64_t configure_cpu_threads(int64_t requested) {
+  int64_t threads = requested;
+  if (threads <= 0) threads = std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()));
+  torch::set_num_threads(int(threads));
+  if (threads > 1) keep_blas_single_threaded();
+  return threads;
+}
+
+std::string available_devices() {
+  std::string text = "cpu";
+  if (torch::cuda::is_available()) {
+    for (size_t i = 0; i < torch::cuda::device_count(); ++i) text += ", cuda:" + std::to_string(i);
+  }
+  if (at::hasMPS()) text += ", mps";
+  return text;
+}
+
+std::string torch_version_text() { return std::string("LibTorch ") + TORCH_VERSION; }
+
+}  // namespace vae

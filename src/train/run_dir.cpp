@@ -1,0 +1,98 @@
+// Run directory layout; see run_dir.h.
+#include "vae/train/run_dir.h"
+
+#include <unistd.h>
+
+#include "vae/base/errors.h"
+#include "vae/base/fs.h"
+
+namespace vae {
+namespace fs = std::filesystem;
+
+namespace {
+bool holds_run(const fs::path& folder) {
+  return fs::exists(folder / "checkpoints") || fs::exists(folder / "metrics.csv");
+}
+}  // namespace
+
+fs::path create_run_dir(const std::string& out, const std::string& name, const fs::path& runs_root) {
+  fs::path run_dir;
+  if (!out.empty()) {
+    run_dir = out;
+    if (holds_run(run_dir)) {
+      throw ConfigError("--out " + out + ": folder already holds a run; continue it with --resume " +
+                        out + " or choose another --out");
+    }
+  } else {
+    run_dir = runs_root / name;
+    for (int suffix = 2; fs::exists(run_dir); ++suffix) {
+      run_dir = runs_root / (name + "-" + std::to_string(suffix));
+    }
+  }
+  ensure_directory(run_dir / "checkpoints");
+  ensure_directory(run_dir / "samples");
+  ensure_directory(run_dir / "reconstructions");
+  return run_dir;
+}
+
+void update_latest_link(const fs::path& run_dir) {
+  const fs::path absolute = fs::absolute(run_dir).lexically_normal();
+  const fs::path parent = absolute.parent_path();
+  const fs::path link = parent / "latest";
+  const fs::path temporary = parent / (".latest.tmp." + std::to_string(::getpid()));
+  std::error_code error;
+  fs::remove(temporary, error);
+  fs::create_directory_symlink(absolute.filename(), temporary, error);
+  if (!error) fs::rename(temporary, link, error);
+  if (error) {
+    fs::remove(temporary, error);  // a missing "latest" link is not worth failing a run for
+  }
+}
+
+fs::path latest_checkpoint(const fs::path& runs_root) {
+  const fs::path via_link = runs_root / "latest" / "checkpoints" / "last.pt";
+  if (fs::is_regular_file(via_link)) return via_link;
+  fs::path newest;
+  fs::file_time_type newest_time{};
+  std::error_code error;
+  if (fs::is_directory(runs_root)) {
+    for (const auto& entry : fs::directory_iterator(runs_root, error)) {
+      const fs::path candidate = entry.path() / "checkpoints" / "last.pt";
+      if (!fs::is_regular_file(candidate)) continue;
+      const auto time = fs::last_write_time(candidate, error);
+      if (newest.empty() || time > newest_time) {
+        newest = candidate;
+        newest_time = time;
+      }
+    }
+  }
+  if (newest.empty()) {
+    throw CheckpointError("no checkpoint found under " + runs_root.string() +
+                          "/; train first (vae train --config configs/shapes.json) or pass --ckpt FILE");
+  }
+  return newest;
+}
+
+fs::path checkpoint_for_resume(const std::string& argument) {
+  const fs::path path(argument);
+  if (fs::is_directory(path)) {
+    const fs::path last = path / "checkpoints" / "last.pt";
+    if (!fs::is_regular_file(last)) {
+      throw CheckpointError(argument + ": no checkpoints/last.pt in this folder; give a run "
+                            "directory written by vae train or a checkpoint file");
+    }
+    return last;
+  }
+  if (!fs::is_regular_file(path)) {
+    throw CheckpointError(argument + ": not found; --resume takes a run directory or a .pt file");
+  }
+  return path;
+}
+
+fs::path run_dir_of_checkpoint(const fs::path& checkpoint) {
+  const fs::path folder = checkpoint.parent_path();
+  if (folder.filename() == "checkpoints") return folder.parent_path();
+  return folder.empty() ? fs::path(".") : folder;
+}
+
+}  // namespace vae
