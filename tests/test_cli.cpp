@@ -350,15 +350,13 @@ TEST(Cli, KeepsTheBestTwoCheckpointsAndStopsEarly) {
 TEST(Cli, SkipPolicyPassesOverNonFiniteStepsAndStopsAfterTooMany) {
   const fs::path dir = fresh_dir("nan_skip");
   write_tiny_config(dir);
-  const Result skipped = vae_run(dir, {"train", "--config", "tiny.json", "--out", "run", "--set", "train.nonfinite=skip"},
-                                 "VAE_TEST_NAN_AT_STEP=3");
+  const Result skipped = vae_run(dir, {"train", "--config", "tiny.json", "--out", "run", "--set", "train.nonfinite=skip", "--nan-at-step", "3"});
   ASSERT_EQ(skipped.code, 0) << skipped.err;
   EXPECT_NE(skipped.err.find("non-finite loss at step 3: step skipped (1 in a row, 1 in all)"), std::string::npos)
       << skipped.err;
   EXPECT_EQ(vae::CheckpointReader((dir / "run/checkpoints/last.pt").string()).meta().step, 16);
   const Result limited = vae_run(dir, {"train", "--config", "tiny.json", "--out", "run2", "--set",
-                                       "train.nonfinite=skip", "--set", "train.max_nonfinite=1"},
-                                 "VAE_TEST_NAN_AT_STEP=3");
+                                       "train.nonfinite=skip", "--set", "train.max_nonfinite=1", "--nan-at-step", "3"});
   EXPECT_EQ(limited.code, 1);
   EXPECT_NE(limited.err.find("non-finite loss"), std::string::npos) << limited.err;
 }
@@ -410,9 +408,8 @@ TEST(Cli, InterruptSavesStateAndResumeContinues) {
 TEST(Cli, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
   const fs::path dir = fresh_dir("nan");
   write_tiny_config(dir);
-  // Test hook: poison the loss at step 11, after epoch 1 (8 steps) was checkpointed.
-  const Result result = vae_run(dir, {"train", "--config", "tiny.json", "--out", "run"},
-                                "VAE_TEST_NAN_AT_STEP=11");
+  // --nan-at-step: poison the loss at step 11, after epoch 1 (8 steps) was checkpointed.
+  const Result result = vae_run(dir, {"train", "--config", "tiny.json", "--out", "run", "--nan-at-step", "11"});
   EXPECT_EQ(result.code, 1);
   EXPECT_NE(result.err.find("non-finite loss"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("at step 11"), std::string::npos) << result.err;

@@ -261,10 +261,9 @@ TEST(Sweep, MalformedOrRepeatedGridIsAUsageError) {
 TEST(Sweep, AFailedRunIsRecordedAndTheSweepContinues) {
   const fs::path dir = fresh_dir("failed");
   write_config(dir);
-  // Test hook: the loss of step 3 is NaN, which only the first run (4 steps) reaches.
+  // --nan-at-step: the loss of step 3 is NaN, which only the first run (4 steps) reaches.
   const Result result = vae_run(dir, {"sweep", "--config", "tiny.json", "--grid",
-                                      "train.max_steps=4,2", "--out", "sweep"},
-                                "VAE_TEST_NAN_AT_STEP=3");
+                                      "train.max_steps=4,2", "--out", "sweep", "--nan-at-step", "3"});
   EXPECT_EQ(result.code, 1) << result.err;
   EXPECT_TRUE(contains(result.err, "1 of 2 sweep runs failed")) << result.err;
   EXPECT_TRUE(contains(result.err, "run 2/2: train.max_steps=2")) << result.err;

@@ -4,13 +4,21 @@
 #include <algorithm>
 #include <cmath>
 
+#include <spdlog/spdlog.h>
+
+#include "vae/base/clock.h"
+#include "vae/base/errors.h"
+#include "vae/base/text.h"
+#include "vae/data/loader.h"
+#include "vae/data/pixels.h"
+#include "vae/data/shapes.h"
 #include "vae/model/loss.h"
 
 namespace vae {
 
 torch::Tensor diagonal_gaussian_log_density(const torch::Tensor& z, const torch::Tensor& mu,
                                             const torch::Tensor& logvar) {
-  const double log_two_pi = std::log(2.0 * M_PI);
+  const double log_two_pi = std::log(2.0 * kPi);
   return (-0.5 * (log_two_pi + logvar + (z - mu).pow(2) * torch::exp(-logvar))).sum(-1);
 }
 
@@ -19,7 +27,7 @@ torch::Tensor log_likelihood_per_item(const torch::Tensor& reconstruction, const
   const auto recon = recon_per_item(reconstruction, target, likelihood);  // [B]
   if (likelihood == "bernoulli") return -recon;
   const double pixels = double(target[0].numel());
-  return -recon - 0.5 * pixels * std::log(M_PI);
+  return -recon - 0.5 * pixels * std::log(kPi);
 }
 
 torch::Tensor importance_log_marginal(const torch::Tensor& mu, const torch::Tensor& logvar, int64_t samples,
@@ -130,6 +138,132 @@ MigResult mutual_information_gap(const torch::Tensor& codes, const torch::Tensor
     ++counted;
   }
   result.mig = counted > 0 ? sum / double(counted) : 0.0;
+  return result;
+}
+
+namespace {
+
+// Decoded images per pass of the importance sampler: bounds its memory whatever K and the batch.
+constexpr int64_t kDecodedPerPass = 8192;
+// Seconds between progress lines.
+constexpr double kProgressEvery = 10.0;
+
+// Running sums over the split.
+struct Totals {
+  double recon = 0, kl = 0, log_marginal = 0, psnr = 0;
+  int64_t images = 0;
+  std::vector<torch::Tensor> means;  // [B, L] posterior means, on the CPU
+  torch::Tensor kl_dims;             // [L] summed over images
+};
+
+}  // namespace
+
+double bits_per_dim(double nll, int64_t dims, const Config& config) {
+  double per_dim = nll / double(dims);
+  if (config.loss.likelihood == "gaussian") per_dim += std::log(config.data.range == "unit" ? 255.0 : 127.5);
+  return per_dim / std::log(2.0);
+}
+
+nlohmann::json evaluate_model(LoadedModel& loaded, const EvaluationOptions& args) {
+  const Config& config = loaded.config;
+  const torch::Device device = loaded.device;
+  VAE& model = loaded.model;
+  const Split split = args.split == "test" ? Split::Test : Split::Val;
+  auto dataset = make_dataset(config, split);
+  LoaderOptions options = loader_options(config, split);
+  options.batch_size = args.batch;
+  BatchLoader loader(dataset, options);
+  torch::NoGradGuard no_grad;
+  auto generator = at::detail::createCPUGenerator(uint64_t(args.seed));
+
+  const int64_t total = args.limit > 0 ? std::min<int64_t>(args.limit, int64_t(loader.dataset_size()))
+                                       : int64_t(loader.dataset_size());
+  if (total == 0) throw DataError("the " + args.split + " split of " + dataset->describe() + " is empty");
+  spdlog::info("evaluating {} on {} images of the {} split of {}, {} importance samples, seed {}",
+               loaded.path, total, args.split, dataset->describe(), args.iw_samples, args.seed);
+  const int64_t latent = config.model.latent_dim;
+  Totals sums;
+  sums.kl_dims = torch::zeros({latent}, torch::kDouble);
+  const auto start = Clock::now();
+  auto last_report = start;
+  const auto stream = loader.stream(/*epoch=*/0);
+  for (torch::Tensor batch = stream->next(); batch.defined() && sums.images < total; batch = stream->next()) {
+    if (sums.images + batch.size(0) > total) batch = batch.narrow(0, 0, total - sums.images);
+    const int64_t b = batch.size(0);
+    const auto x = model_input(batch, device, config, generator);  // [B, C, H, W], binarised if so configured
+    const auto [mu, logvar] = model->encode(x);                     // [B, L] each
+    // One-sample ELBO terms, as in training but with seeded draws.
+    const auto z = reparameterized_draw(mu, logvar, generator);
+    sums.recon += recon_per_item(model->decode(z), x, config.loss.likelihood).sum().item<double>();
+    const auto kl_dims = kl_per_latent(mu, logvar);  // [B, L]
+    sums.kl += kl_dims.sum().item<double>();
+    sums.kl_dims += kl_dims.sum(0).to(torch::kCPU, torch::kDouble);
+    // PSNR of the mean reconstruction against the image, both in [0, 1]; for binarised data the
+    // image before binarisation (the decoder's probabilities estimate its intensities).
+    const auto mean_images = to_unit_range(model->to_image(model->decode(mu)), config.data.range);
+    const auto images = to_unit_range(to_model_input(batch, device, config.data.range), config.data.range);
+    sums.psnr += psnr_per_image(mean_images, images).sum().item<double>();
+    if (args.iw_samples > 0) {
+      const int64_t chunk = std::max<int64_t>(1, kDecodedPerPass / b);
+      const auto log_likelihood = [&](const torch::Tensor& draws) {  // [S, B, L] -> [S, B]
+        const int64_t s = draws.size(0);
+        const auto decoded = model->decode(draws.reshape({s * b, latent}));
+        const auto targets = x.unsqueeze(0).expand({s, b, x.size(1), x.size(2), x.size(3)})
+                                 .reshape({s * b, x.size(1), x.size(2), x.size(3)});
+        return log_likelihood_per_item(decoded, targets, config.loss.likelihood).view({s, b});
+      };
+      sums.log_marginal +=
+          importance_log_marginal(mu, logvar, args.iw_samples, chunk, log_likelihood, generator).sum().item<double>();
+    }
+    sums.means.push_back(mu.to(torch::kCPU));
+    sums.images += b;
+    const auto now = Clock::now();
+    if (seconds_between(last_report, now) > kProgressEvery) {
+      last_report = now;
+      const double elapsed = seconds_between(start, now);
+      spdlog::info("{}/{} images, {:.0f} s, about {:.0f} s left", sums.images, total, elapsed,
+                   elapsed / double(sums.images) * double(total - sums.images));
+    }
+  }
+  const double n = double(sums.images);
+  const auto means = torch::cat(sums.means);  // [N, L]
+  const int64_t dims = config.data.channels * config.data.image_size * config.data.image_size;
+  nlohmann::json result = {{"checkpoint", loaded.path},
+                           {"split", args.split},
+                           {"images", sums.images},
+                           {"seed", args.seed},
+                           {"recon", sums.recon / n},
+                           {"kl", sums.kl / n},
+                           {"neg_elbo", (sums.recon + sums.kl) / n},
+                           {"active_units", count_active_units(means)},
+                           {"latent_dim", latent},
+                           {"psnr", sums.psnr / n},
+                           {"likelihood", config.loss.likelihood}};
+  std::vector<double> kl_per_dim;
+  for (int64_t u = 0; u < latent; ++u) kl_per_dim.push_back(sums.kl_dims[u].item<double>() / n);
+  result["kl_per_dim"] = kl_per_dim;
+  std::vector<double> variance;
+  const auto variances = posterior_mean_variance(means);
+  for (int64_t u = 0; u < latent; ++u) variance.push_back(variances[u].item<double>());
+  result["mean_variance_per_dim"] = variance;
+  if (args.iw_samples > 0) {
+    const double nll = -sums.log_marginal / n;
+    result["iw_samples"] = args.iw_samples;
+    result["nll"] = nll;
+    result["bits_per_dim"] = bits_per_dim(nll, dims, config);
+  }
+  if (const auto* shapes = dynamic_cast<const ShapesDataset*>(dataset.get())) {
+    auto factors = torch::empty({sums.images, kShapeFactorCount});
+    for (int64_t i = 0; i < sums.images; ++i) {
+      const ShapeFactors f = shapes->factors(size_t(i));
+      factors[i] = torch::tensor({double(f.shape), f.scale, f.rotation, f.x, f.y}, torch::kFloat);
+    }
+    const MigResult mig = mutual_information_gap(means, factors);
+    result["mig"] = mig.mig;
+    result["mig_per_factor"] = {{"shape", mig.per_factor[0]}, {"scale", mig.per_factor[1]},
+                                {"rotation", mig.per_factor[2]}, {"x", mig.per_factor[3]}, {"y", mig.per_factor[4]}};
+  }
+  result["seconds"] = seconds_since(start);
   return result;
 }
 

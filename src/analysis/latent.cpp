@@ -9,20 +9,27 @@
 #include <sstream>
 
 #include "vae/base/errors.h"
+#include "vae/data/loader.h"
+#include "vae/data/pixels.h"
 #include "vae/tensor/images.h"
 #include "vae/io/image_codec.h"
 #include "vae/io/transforms.h"
 #include "vae/model/loss.h"
 #include "vae/model/model.h"
+#include "vae/base/text.h"
 
 namespace vae {
 
 namespace {
+// Validation images whose mean KL per dimension orders the rows of a traversal.
+constexpr size_t kKlImages = 512;
+// Images per encoder pass while measuring it.
+constexpr size_t kKlBatch = 128;
+
 // Angles (radians) this close to 0 or pi make slerp fall back to a straight line.
 constexpr double kParallelAngle = 1e-6;
 // Norms below this count as the zero vector, which has no direction.
 constexpr double kZeroNorm = 1e-12;
-constexpr double kPi = 3.14159265358979323846;
 
 torch::Tensor as_cpu_double(const torch::Tensor& code) {
   return code.detach().to(torch::kCPU, torch::kDouble);
@@ -170,6 +177,42 @@ torch::Tensor traversal_codes(const torch::Tensor& base, const std::vector<int64
     }
   }
   return codes.to(base.options());
+}
+
+DatasetKl validation_kl(VAE& model, Config config, const torch::Device& device) {
+  DatasetKl result;
+  config.data.cache = false;  // a few hundred images: decode them, never build a whole store
+  try {
+    const auto dataset = make_dataset(config, Split::Val);
+    const BatchLoader loader(dataset, loader_options(config, Split::Val));
+    const size_t total = loader.dataset_size();
+    const size_t count = std::min(kKlImages, total);
+    std::vector<size_t> indices;  // evenly spread: folder datasets are sorted by class
+    for (size_t i = 0; i < count; ++i) indices.push_back(i * total / count);
+    auto generator = at::detail::createCPUGenerator(uint64_t(config.train.seed));
+    std::vector<torch::Tensor> mus, logvars;  // [b, latent] each
+    for (size_t start = 0; start < count; start += kKlBatch) {
+      const std::vector<size_t> chunk(indices.begin() + long(start),
+                                      indices.begin() + long(std::min(start + kKlBatch, count)));
+      const auto batch = loader.gather(chunk);  // uint8 [b, C, S, S]
+      if (!batch.defined()) continue;           // every item skipped as corrupt
+      // As the model saw its data in training (binarised when data.binarize).
+      const auto [mu, logvar] = model->encode(model_input(batch, device, config, generator));
+      mus.push_back(mu);
+      logvars.push_back(logvar);
+    }
+    if (mus.empty()) {
+      result.why_not = "its validation split has no images";
+      return result;
+    }
+    const auto mu = torch::cat(mus), logvar = torch::cat(logvars);  // [N, latent]
+    result.source = "the mean over " + std::to_string(mu.size(0)) + " images of the " +
+              config.data.dataset + " validation split";
+    result.kl = kl_per_dimension(mu, logvar);
+  } catch (const Error& error) {
+    result.why_not = error.what();
+  }
+  return result;
 }
 
 }  // namespace vae

@@ -68,4 +68,10 @@ void write_file_atomically(const std::string& path, const void* data, size_t siz
   commit_file(temporary, target);
 }
 
+fs::path first_free_path(const fs::path& folder, const std::string& name) {
+  fs::path path = folder / name;
+  for (int suffix = 2; fs::exists(path); ++suffix) path = folder / (name + "-" + std::to_string(suffix));
+  return path;
+}
+
 }  // namespace vae

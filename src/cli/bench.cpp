@@ -1,5 +1,6 @@
-// `vae bench train`: the speed of the training step alone. Times optimizer steps (forward, loss,
-// backward, gradient clipping if configured, optimizer update) of the config's model on a fixed
+// `vae bench train`: the speed of the training step alone. Times the trainer's own step
+// (TrainStep: forward, loss, backward, gradient clipping if configured, optimizer update) of the
+// config's model on a fixed
 // random batch of the config's image shape, so the figure excludes data loading, validation and
 // logging, and compares with other programs timing the same thing. Prints one JSON line on stdout
 // with images/s, the step's arithmetic (FLOPs per image) and the FLOP/s achieved, next to the
@@ -13,13 +14,14 @@
 
 #include "vae/base/clock.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "vae/config/config.h"
 #include "vae/tensor/device.h"
 #include "vae/data/pixels.h"
-#include "vae/model/loss.h"
 #include "vae/model/model.h"
 #include "vae/train/optimizer.h"
-#include "vae/train/schedules.h"
+#include "vae/train/train_step.h"
+#include "vae/train/trainer.h"
 
 namespace vae {
 namespace {
@@ -35,9 +37,8 @@ struct BenchArguments {
   std::vector<std::string> overrides;
   int64_t steps = 20;
   int64_t warmup = 3;
-  int64_t batch = 0;     // 0 = train.batch_size
-  int64_t threads = -1;  // -1 = train.threads
-  std::string device;    // empty = train.device
+  int64_t batch = 0;  // 0 = train.batch_size
+  RunArguments run;   // --device, --threads
 };
 
 // Waits for queued GPU work, so that the clock measures it. loss.item() already does this on
@@ -85,11 +86,10 @@ double rounded(double value, int digits) {
 
 int run_bench_train(const BenchArguments& args) {
   nlohmann::json resolved = config_json_or_defaults(args.config_path, args.overrides);
-  if (args.batch > 0) resolved["train"]["batch_size"] = args.batch;
+  apply_run_options(resolved, args.run.device, args.run.threads, args.batch);
   const Config config = config_from_json(resolved);
-  const torch::Device device = resolve_device(args.device.empty() ? config.train.device : args.device,
-                                              args.device.empty() ? "train.device" : "--device");
-  const int64_t threads = configure_cpu_threads(args.threads >= 0 ? args.threads : config.train.threads);
+  const torch::Device device = resolve_device(config.train.device, "train.device");
+  const int64_t threads = configure_cpu_threads(config.train.threads);
   const int64_t batch = config.train.batch_size;
 
   torch::manual_seed(uint64_t(config.train.seed));
@@ -97,41 +97,37 @@ int run_bench_train(const BenchArguments& args) {
   model->to(device);
   model->train();
   auto optimizer = make_optimizer(config.optim, model->parameters());
-  const LossSettings settings = LossSettings::from_config(config.loss);
+  // The schedules run over as many steps as the bench takes, as over a run's epochs.
+  TrainStep train_step(model, *optimizer, config, args.warmup + args.steps);
   const int64_t side = config.data.image_size;
   // [B, C, H, W] uint8, then the float input the trainer would feed (range, binarisation).
   const auto pixels = torch::randint(0, 256, {batch, config.data.channels, side, side}, torch::kUInt8);
   const torch::Tensor x = model_input(pixels, device, config);
   const double flop_per_image = 6.0 * double(model->multiply_adds_per_image());
-  int64_t parameters = 0;
-  for (const auto& p : model->parameters()) parameters += p.numel();
+  const int64_t parameters = model->parameter_count();
   spdlog::info("bench train: {} ({} parameters, {:.1f} MFLOP per image per step), batch {}, {} on {} "
                "with {} thread(s), {} warm-up + {} timed steps",
                config.name, parameters, flop_per_image / 1e6, batch, config.optim.name, device.str(),
                threads, args.warmup, args.steps);
 
   double forward_s = 0, backward_s = 0, update_s = 0, loss_sum = 0;
-  auto step = [&](bool timed) {
-    const auto start = Clock::now();
-    optimizer->zero_grad();
-    const VaeOutput out = model->forward(x);
-    ElboTerms terms = elbo_terms(out.reconstruction, x, out.mu, out.logvar, settings,
-                                 kl_weight(config.loss, 0), kl_capacity(config.loss, 0));
-    const auto forward_done = Clock::now();
-    terms.loss.backward();
-    if (gradient_norm_every_step(config.optim, config.train)) clip_gradients(config.optim, model->parameters());
-    const auto backward_done = Clock::now();
-    optimizer->step();
-    const double loss = terms.loss.item<double>();  // waits for the device
+  int64_t step = 0;
+  auto run_step = [&](bool timed) {
+    StepTimes times;
+    // The step reads the loss back once (it decides whether to update), which waits for the device.
+    const StepResult result = train_step(x, step, /*epoch=*/0, /*want_norm=*/false, &times);
+    ++step;
     if (!timed) return;
-    forward_s += seconds_between(start, forward_done);
-    backward_s += seconds_between(forward_done, backward_done);
-    update_s += seconds_since(backward_done);
-    loss_sum += loss;
+    forward_s += seconds_between(times.start, times.forward_done);
+    backward_s += seconds_between(times.forward_done, times.backward_done);
+    update_s += seconds_between(times.backward_done, times.update_done);
+    loss_sum += result.loss;
   };
-  for (int64_t i = 0; i < args.warmup; ++i) step(false);
+  for (int64_t i = 0; i < args.warmup; ++i) run_step(false);
+  if (!device.is_cpu()) synchronize(x);
   const auto start = Clock::now();
-  for (int64_t i = 0; i < args.steps; ++i) step(true);
+  for (int64_t i = 0; i < args.steps; ++i) run_step(true);
+  if (!device.is_cpu()) synchronize(x);
   const double seconds = seconds_since(start);
 
   const double images_per_s = double(batch * args.steps) / seconds;
@@ -171,18 +167,15 @@ Command add_bench_command(CLI::App& parent) {
   auto args = std::make_shared<BenchArguments>();
   CLI::App* train = bench->add_subcommand(
       "train", "Time optimizer steps on a random batch of the config's shape; one JSON line");
-  train->add_option("-c,--config", args->config_path, "JSON config file (default: built-in defaults)");
-  train->add_option("--set", args->overrides, "Override a key, e.g. --set model.latent_dim=32")
-      ->type_name("KEY=VALUE");
+  add_config_options(train, args->config_path, args->overrides, "JSON config file (default: built-in defaults)",
+                     "Override a key, e.g. --set model.latent_dim=32");
   train->add_option("--steps", args->steps, "Timed optimizer steps")->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   train->add_option("--warmup", args->warmup, "Untimed steps before timing")->check(CLI::Range(0, 1000))
       ->capture_default_str();
-  train->add_option("--batch", args->batch, "Batch size (default: the config's train.batch_size)")
-      ->check(CLI::Range(1, 1 << 20));
-  train->add_option("--threads", args->threads, "CPU threads (default: the config's train.threads; 0 = one per core)")
-      ->check(CLI::Range(0, 1024));
-  train->add_option("--device", args->device, "auto | cpu | cuda | cuda:N | mps (default: train.device)");
+  train->add_option("--batch", args->batch, "Batch size (overrides train.batch_size)")
+      ->check(CLI::PositiveNumber);
+  add_run_options(train, args->run);
   return {bench, [args] { return run_bench_train(*args); }};
 }
 

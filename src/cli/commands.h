@@ -30,7 +30,4 @@ Command add_eval_command(CLI::App& parent);
 // Text of `vae --version`: project version, LibTorch version, devices.
 std::string version_text();
 
-// --ckpt if given, else the newest run's last checkpoint (logged). Throws CheckpointError.
-std::string checkpoint_or_latest(const std::string& ckpt);
-
 }  // namespace vae

@@ -7,11 +7,13 @@
 
 #include "vae/base/clock.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "vae/config/config.h"
 #include "vae/base/errors.h"
 #include "vae/tensor/images.h"
 #include "vae/data/loader.h"
 #include "vae/data/cache.h"
+#include "vae/base/text.h"
 
 namespace vae {
 namespace {
@@ -50,7 +52,7 @@ int run_info(const DataArguments& args) {
   std::vector<size_t> first;
   for (size_t i = 0; i < std::min<size_t>(kPreviewImages, loader.dataset_size()); ++i) first.push_back(i);
   const auto images = loader.gather(first).to(torch::kFloat) / 255.0;
-  write_grid_png(args.out, images, int64_t(std::ceil(std::sqrt(double(first.size())))));
+  write_grid_png(args.out, images, square_grid_columns(int64_t(first.size())));
   std::cout << "preview: " << args.out << std::endl;
   return 0;
 }
@@ -92,9 +94,8 @@ int run_bench(const DataArguments& args) {
 }
 
 void add_common(CLI::App* app, const std::shared_ptr<DataArguments>& args) {
-  app->add_option("-c,--config", args->config_path, "JSON config file (default: built-in defaults)");
-  app->add_option("--set", args->overrides, "Override a key, e.g. --set data.dataset=mnist")
-      ->type_name("KEY=VALUE");
+  add_config_options(app, args->config_path, args->overrides, "JSON config file (default: built-in defaults)",
+                     "Override a key, e.g. --set data.dataset=mnist");
 }
 
 }  // namespace

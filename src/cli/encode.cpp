@@ -10,6 +10,7 @@
 
 #include "vae/train/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "vae/config/config.h"
 #include "vae/tensor/device.h"
 #include "vae/base/errors.h"
@@ -18,6 +19,7 @@
 #include "vae/analysis/latent.h"
 #include "vae/data/pixels.h"
 #include "vae/io/npy.h"
+#include "vae/base/text.h"
 
 namespace vae {
 namespace {
@@ -27,10 +29,9 @@ namespace fs = std::filesystem;
 constexpr size_t kEncodeBatch = 64;
 
 struct EncodeArguments {
-  std::string ckpt;
+  ModelArguments model;
   std::vector<std::string> inputs;
   std::string out;
-  std::string device = "cpu";
 };
 
 enum class LatentFormat { Npy, Csv };
@@ -70,14 +71,6 @@ std::vector<std::string> collect_pictures(const std::vector<std::string>& inputs
   return files;
 }
 
-// A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break.
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
 // file,mu_0..mu_{d-1},logvar_0..logvar_{d-1}; floats in their shortest exact form.
 std::string latents_csv(const std::vector<std::string>& files, const torch::Tensor& mu,
                         const torch::Tensor& logvar) {
@@ -100,11 +93,10 @@ std::string latents_csv(const std::vector<std::string>& files, const torch::Tens
 int run_encode(const EncodeArguments& args) {
   const LatentFormat format = format_of(args.out);  // before any work
   const std::vector<std::string> files = collect_pictures(args.inputs);
-  const torch::Device device = resolve_device(args.device, "--device");
-  CheckpointReader reader(checkpoint_or_latest(args.ckpt));
-  const Config config = config_from_json(reader.meta().config);
-  VAE model = reader.load_model(device);
-  model->eval();
+  LoadedModel loaded = open_model(args.model);
+  const Config& config = loaded.config;
+  const torch::Device device = loaded.device;
+  VAE& model = loaded.model;
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> mus, logvars;  // [b, latent] each
   size_t fitted = 0;
@@ -132,7 +124,7 @@ int run_encode(const EncodeArguments& args) {
     const std::string text = latents_csv(files, mu, logvar);
     write_file_atomically(args.out, text.data(), text.size());
     spdlog::info("{} pictures encoded with {}: columns file, mu_0..mu_{}, logvar_0..logvar_{}", count,
-                 reader.path(), latent - 1, latent - 1);
+                 loaded.path, latent - 1, latent - 1);
     std::cout << args.out << std::endl;
     return 0;
   }
@@ -151,7 +143,7 @@ int run_encode(const EncodeArguments& args) {
   }
   spdlog::info("{} pictures encoded with {}: {} holds float32 [{}, {}] = [mu | logvar] (columns "
                "0..{} mu, {}..{} logvar); {} holds the file names, one per line, in row order",
-               count, reader.path(), args.out, count, 2 * latent, latent - 1, latent, 2 * latent - 1,
+               count, loaded.path, args.out, count, 2 * latent, latent - 1, latent, 2 * latent - 1,
                sidecar);
   std::cout << args.out << "\n" << sidecar << std::endl;
   return 0;
@@ -163,7 +155,7 @@ Command add_encode_command(CLI::App& parent) {
   auto args = std::make_shared<EncodeArguments>();
   CLI::App* app = parent.add_subcommand(
       "encode", "Posterior mean and log-variance of pictures, with their file names, as NPY or CSV");
-  app->add_option("--ckpt", args->ckpt, "Checkpoint (default: the newest run's last.pt)");
+  add_model_options(app, args->model);
   app->add_option("-i,--input", args->inputs,
                   "PNG, JPEG or BMP file, or a folder searched recursively for them (sorted by "
                   "path); repeatable, rows follow the order given")
@@ -172,7 +164,6 @@ Command add_encode_command(CLI::App& parent) {
                   "latents.npy (float32 [N, 2 * latent] = [mu | logvar], file names in "
                   "latents.files.txt) or latents.csv (file,mu_0..,logvar_0..)")
       ->required();
-  app->add_option("--device", args->device, "auto | cpu | cuda | cuda:N | mps")->capture_default_str();
   return {app, [args] { return run_encode(*args); }};
 }
 

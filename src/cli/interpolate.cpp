@@ -6,6 +6,7 @@
 
 #include "vae/train/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "vae/config/config.h"
 #include "vae/tensor/device.h"
 #include "vae/tensor/images.h"
@@ -16,27 +17,25 @@ namespace vae {
 namespace {
 
 struct InterpolateArguments {
-  std::string ckpt;
+  ModelArguments model;
   std::string from, to;
   int64_t steps = 10;
   bool slerp = false;
   bool originals = false;
   std::string out = "interpolation.png";
-  std::string device = "cpu";
 };
 
 int run_interpolate(const InterpolateArguments& args) {
-  const torch::Device device = resolve_device(args.device, "--device");
-  CheckpointReader reader(checkpoint_or_latest(args.ckpt));
-  const Config config = config_from_json(reader.meta().config);
+  LoadedModel loaded = open_model(args.model);
+  const Config& config = loaded.config;
+  const torch::Device device = loaded.device;
+  VAE& model = loaded.model;
   std::vector<torch::Tensor> pictures;  // uint8 [C, S, S] each
   for (const auto& path : {args.from, args.to}) {
     std::string steps;
     pictures.push_back(load_fitted_image(path, config, &steps));
     spdlog::info("{}: {}", path, steps);
   }
-  VAE model = reader.load_model(device);
-  model->eval();
   torch::NoGradGuard no_grad;
   const auto x = to_model_input(torch::stack(pictures), device, config.data.range);  // [2, C, S, S]
   // The same call on the same batch as `vae reconstruct --input A --input B`: in eval mode it
@@ -56,7 +55,7 @@ int run_interpolate(const InterpolateArguments& args) {
   spdlog::info("{} steps from {} to {} ({} interpolation of the posterior means, {:.1f} degrees "
                "apart) with {}{}",
                args.steps, args.from, args.to, args.slerp ? "spherical" : "linear",
-               angle_degrees(ends.mu[0], ends.mu[1]), reader.path(),
+               angle_degrees(ends.mu[0], ends.mu[1]), loaded.path,
                args.originals ? "; the fitted pictures are at the ends" : "");
   std::cout << args.out << std::endl;
   return 0;
@@ -68,7 +67,7 @@ Command add_interpolate_command(CLI::App& parent) {
   auto args = std::make_shared<InterpolateArguments>();
   CLI::App* app = parent.add_subcommand(
       "interpolate", "A strip of images decoded between two pictures' latent codes");
-  app->add_option("--ckpt", args->ckpt, "Checkpoint (default: the newest run's last.pt)");
+  add_model_options(app, args->model);
   app->add_option("--from", args->from, "First picture (PNG, JPEG or BMP)")->required();
   app->add_option("--to", args->to, "Last picture (PNG, JPEG or BMP)")->required();
   app->add_option("--steps", args->steps,
@@ -83,7 +82,6 @@ Command add_interpolate_command(CLI::App& parent) {
                 "Put the two pictures, as fitted to the model, at the ends of the strip "
                 "(steps + 2 images)");
   app->add_option("-o,--out", args->out, "Output PNG: one row")->capture_default_str();
-  app->add_option("--device", args->device, "auto | cpu | cuda | cuda:N | mps")->capture_default_str();
   return {app, [args] { return run_interpolate(*args); }};
 }
 

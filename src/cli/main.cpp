@@ -4,11 +4,11 @@
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
-#include <c10/util/Exception.h>
 
 #include "cli/commands.h"
 #include "vae/base/errors.h"
 #include "vae/base/logging.h"
+#include "vae/tensor/device.h"
 
 namespace {
 int fail(const std::string& message, int code) {
@@ -58,9 +58,7 @@ int main(int argc, char** argv) {
     return fail("no subcommand given; run vae --help", 2);
   } catch (const vae::Error& error) {
     return fail(error.what(), error.exit_code());
-  } catch (const c10::Error& error) {
-    return fail(std::string("LibTorch: ") + error.what_without_backtrace(), 1);
   } catch (const std::exception& error) {
-    return fail(error.what(), 1);
+    return fail(vae::error_message(error), 1);
   }
 }

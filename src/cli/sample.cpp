@@ -7,41 +7,41 @@
 
 #include "vae/train/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "vae/config/config.h"
 #include "vae/tensor/device.h"
 #include "vae/tensor/images.h"
 #include "vae/analysis/latent.h"
 #include "vae/data/pixels.h"
+#include "vae/base/text.h"
 
 namespace vae {
 namespace {
 
 struct SampleArguments {
-  std::string ckpt;
+  ModelArguments model;
   int64_t count = 16;
   std::string out = "samples.png";
   int64_t seed = 0;
   double temperature = 1.0;
   int64_t nrow = 0;
-  std::string device = "cpu";
   std::string around;  // picture whose posterior is sampled; empty: the prior
 };
 
 // Square-ish grid unless --nrow is given.
 int64_t grid_row(int64_t nrow, int64_t images) {
-  return nrow > 0 ? nrow : std::max<int64_t>(1, int64_t(std::ceil(std::sqrt(double(images)))));
+  return nrow > 0 ? nrow : square_grid_columns(images);
 }
 
 // --around: the fitted picture, then `count` decodings of z ~ N(mu, T^2 diag(exp(logvar))).
 int run_sample_around(const SampleArguments& args) {
-  const torch::Device device = resolve_device(args.device, "--device");
-  CheckpointReader reader(checkpoint_or_latest(args.ckpt));
-  const Config config = config_from_json(reader.meta().config);
+  LoadedModel loaded = open_model(args.model);
+  const Config& config = loaded.config;
+  const torch::Device device = loaded.device;
+  VAE& model = loaded.model;
   std::string steps;
   const auto picture = load_fitted_image(args.around, config, &steps);  // uint8 [C, S, S]
   spdlog::info("{}: {}", args.around, steps);
-  VAE model = reader.load_model(device);
-  model->eval();
   torch::NoGradGuard no_grad;
   const auto x = to_model_input(picture.unsqueeze(0), device, config.data.range);  // [1, C, S, S]
   const auto [mu, logvar] = model->encode(x);                                      // [1, latent]
@@ -52,7 +52,7 @@ int run_sample_around(const SampleArguments& args) {
   write_grid_png(args.out, images, grid_row(args.nrow, args.count + 1));
   spdlog::info("{} variations of {} drawn from q(z|x) with {} (epoch {}, step {}), temperature {}; "
                "the first tile is the fitted picture",
-               args.count, args.around, reader.path(), reader.meta().epoch, reader.meta().step,
+               args.count, args.around, loaded.path, loaded.meta.epoch, loaded.meta.step,
                args.temperature);
   std::cout << args.out << std::endl;
   return 0;
@@ -60,18 +60,17 @@ int run_sample_around(const SampleArguments& args) {
 
 int run_sample(const SampleArguments& args) {
   if (!args.around.empty()) return run_sample_around(args);
-  const torch::Device device = resolve_device(args.device, "--device");
-  CheckpointReader reader(checkpoint_or_latest(args.ckpt));
-  VAE model = reader.load_model(device);
-  model->eval();
-  const Config config = config_from_json(reader.meta().config);
+  LoadedModel loaded = open_model(args.model);
+  const Config& config = loaded.config;
+  const torch::Device device = loaded.device;
+  VAE& model = loaded.model;
   auto generator = at::detail::createCPUGenerator(uint64_t(args.seed));
   torch::NoGradGuard no_grad;
   const auto images = to_unit_range(model->sample(args.count, args.temperature, device, generator),
                                     config.data.range);
   write_grid_png(args.out, images, grid_row(args.nrow, args.count));
-  spdlog::info("{} samples from {} (epoch {}, step {}), temperature {}", args.count, reader.path(),
-               reader.meta().epoch, reader.meta().step, args.temperature);
+  spdlog::info("{} samples from {} (epoch {}, step {}), temperature {}", args.count, loaded.path,
+               loaded.meta.epoch, loaded.meta.step, args.temperature);
   std::cout << args.out << std::endl;
   return 0;
 }
@@ -82,7 +81,7 @@ Command add_sample_command(CLI::App& parent) {
   auto args = std::make_shared<SampleArguments>();
   CLI::App* app = parent.add_subcommand(
       "sample", "Draw new images from a trained model, or variations of one picture (--around)");
-  app->add_option("--ckpt", args->ckpt, "Checkpoint (default: the newest run's last.pt)");
+  add_model_options(app, args->model);
   app->add_option("-n,--count", args->count, "Number of images (with --around: of variations)")
       ->check(CLI::Range(1, 4096));
   app->add_option("-o,--out", args->out, "Output PNG")->capture_default_str();
@@ -96,7 +95,6 @@ Command add_sample_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_option("--nrow", args->nrow, "Images per grid row (default: square grid)")
       ->check(CLI::NonNegativeNumber);
-  app->add_option("--device", args->device, "auto | cpu | cuda | cuda:N | mps")->capture_default_str();
   return {app, [args] { return run_sample(*args); }};
 }
 

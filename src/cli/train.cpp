@@ -5,6 +5,7 @@
 
 #include "vae/train/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "vae/config/config.h"
 #include "vae/base/errors.h"
 #include "vae/train/run_dir.h"
@@ -17,9 +18,9 @@ struct TrainArguments {
   std::string config_path;
   std::vector<std::string> overrides;
   std::string out;
-  std::string device;
-  int64_t threads = -1;
+  RunArguments run;
   std::string resume;
+  int64_t nan_at_step = 0;
   bool print_config = false;
   bool list_keys = false;
 };
@@ -50,12 +51,13 @@ int run_train(const TrainArguments& args) {
   } else {
     throw ConfigError("vae train needs --config FILE (e.g. configs/shapes.json) or --resume RUN_DIR");
   }
+  apply_run_options(resolved, args.run.device, args.run.threads);
   config_from_json(resolved);  // cross-key checks before anything runs
   if (args.print_config) {
     std::cout << resolved.dump(2) << std::endl;
     return 0;
   }
-  TrainOptions options{resolved, args.out, args.device, args.threads, args.resume};
+  TrainOptions options{resolved, args.out, args.resume, args.nan_at_step};
   const TrainSummary summary = run_training(options);
   std::cout << "run: " << summary.run_dir.string() << "\n"
             << "checkpoint: " << summary.last_checkpoint.string() << std::endl;
@@ -67,16 +69,16 @@ int run_train(const TrainArguments& args) {
 Command add_train_command(CLI::App& parent) {
   auto args = std::make_shared<TrainArguments>();
   CLI::App* app = parent.add_subcommand("train", "Train a VAE from a JSON config");
-  app->add_option("-c,--config", args->config_path, "JSON config file, e.g. configs/shapes.json");
-  app->add_option("--set", args->overrides, "Override a key: --set train.epochs=3 (repeatable)")
-      ->type_name("KEY=VALUE");
+  add_config_options(app, args->config_path, args->overrides, "JSON config file, e.g. configs/shapes.json",
+                     "Override a key: --set train.epochs=3 (repeatable)");
   app->add_option("-o,--out", args->out, "Run directory (default runs/<name>, numbered if taken)");
-  app->add_option("--device", args->device, "auto | cpu | cuda | cuda:N | mps (overrides train.device)");
-  app->add_option("--threads", args->threads, "CPU threads (overrides train.threads; 0 = one per core)")
-      ->check(CLI::NonNegativeNumber);
+  add_run_options(app, args->run);
   app->add_option("--resume", args->resume, "Continue a run: its directory or a checkpoint file");
   app->add_flag("--print-config", args->print_config, "Print the resolved config and exit");
   app->add_flag("--list-keys", args->list_keys, "List every config key with default and range");
+  app->add_option("--nan-at-step", args->nan_at_step,
+                  "Fault injection: make the loss of step N NaN, to see what train.nonfinite does")
+      ->check(CLI::PositiveNumber);
   return {app, [args] { return run_train(*args); }};
 }
 

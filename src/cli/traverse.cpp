@@ -7,75 +7,31 @@
 
 #include "vae/train/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "vae/config/config.h"
 #include "vae/tensor/device.h"
 #include "vae/base/errors.h"
 #include "vae/tensor/images.h"
 #include "vae/analysis/latent.h"
-#include "vae/data/loader.h"
 #include "vae/data/pixels.h"
 
 namespace vae {
 namespace {
 
-// Validation images whose mean KL per dimension orders the rows.
-constexpr size_t kKlImages = 512;
-// Images per encoder pass while measuring it.
-constexpr size_t kKlBatch = 128;
-
 struct TraverseArguments {
-  std::string ckpt;
+  ModelArguments model;
   std::string input;
   std::string dims = "all";
   double range = 3.0;
   int64_t steps = 9;
   std::string out = "traverse.png";
-  std::string device = "cpu";
 };
 
-// Mean KL per dimension [latent] over up to kKlImages images spread evenly over the validation
-// split of the checkpoint's own dataset; undefined, with the reason in *why_not, when that dataset
-// cannot be opened here (e.g. its data.root is elsewhere). *source says what was measured.
-torch::Tensor validation_kl(VAE& model, Config config, const torch::Device& device,
-                            std::string* source, std::string* why_not) {
-  config.data.cache = false;  // a few hundred images: decode them, never build a whole store
-  try {
-    const auto dataset = make_dataset(config, Split::Val);
-    const BatchLoader loader(dataset, loader_options(config, Split::Val));
-    const size_t total = loader.dataset_size();
-    const size_t count = std::min(kKlImages, total);
-    std::vector<size_t> indices;  // evenly spread: folder datasets are sorted by class
-    for (size_t i = 0; i < count; ++i) indices.push_back(i * total / count);
-    auto generator = at::detail::createCPUGenerator(uint64_t(config.train.seed));
-    std::vector<torch::Tensor> mus, logvars;  // [b, latent] each
-    for (size_t start = 0; start < count; start += kKlBatch) {
-      const std::vector<size_t> chunk(indices.begin() + long(start),
-                                      indices.begin() + long(std::min(start + kKlBatch, count)));
-      const auto batch = loader.gather(chunk);  // uint8 [b, C, S, S]
-      if (!batch.defined()) continue;           // every item skipped as corrupt
-      // As the model saw its data in training (binarised when data.binarize).
-      const auto [mu, logvar] = model->encode(model_input(batch, device, config, generator));
-      mus.push_back(mu);
-      logvars.push_back(logvar);
-    }
-    if (mus.empty()) {
-      *why_not = "its validation split has no images";
-      return {};
-    }
-    const auto mu = torch::cat(mus), logvar = torch::cat(logvars);  // [N, latent]
-    *source = "the mean over " + std::to_string(mu.size(0)) + " images of the " +
-              config.data.dataset + " validation split";
-    return kl_per_dimension(mu, logvar);
-  } catch (const Error& error) {
-    *why_not = error.what();
-    return {};
-  }
-}
-
 int run_traverse(const TraverseArguments& args) {
-  const torch::Device device = resolve_device(args.device, "--device");
-  CheckpointReader reader(checkpoint_or_latest(args.ckpt));
-  const Config config = config_from_json(reader.meta().config);
+  LoadedModel loaded = open_model(args.model);
+  const Config& config = loaded.config;
+  const torch::Device device = loaded.device;
+  VAE& model = loaded.model;
   const int64_t latent_dim = config.model.latent_dim;
   const std::vector<int64_t> dims = parse_dims(args.dims, latent_dim);
   torch::Tensor picture;  // uint8 [C, S, S] when --input is given
@@ -84,8 +40,6 @@ int run_traverse(const TraverseArguments& args) {
     picture = load_fitted_image(args.input, config, &steps);
     spdlog::info("{}: {}", args.input, steps);
   }
-  VAE model = reader.load_model(device);
-  model->eval();
   torch::NoGradGuard no_grad;
 
   torch::Tensor base = torch::zeros({latent_dim}, torch::TensorOptions().device(device));  // [latent]
@@ -97,8 +51,10 @@ int run_traverse(const TraverseArguments& args) {
   }
 
   // KL per dimension: over the dataset when it opens here, else the picture's own, else none.
-  std::string source, why_not;
-  torch::Tensor kl = validation_kl(model, config, device, &source, &why_not);  // [latent]
+  const DatasetKl measured = validation_kl(model, config, device);
+  torch::Tensor kl = measured.kl;  // [latent]
+  std::string source = measured.source;
+  const std::string& why_not = measured.why_not;
   if (!kl.defined()) {
     spdlog::warn("cannot measure KL on the checkpoint's dataset: {}", why_not);
     if (picture.defined()) {
@@ -120,7 +76,7 @@ int run_traverse(const TraverseArguments& args) {
   write_grid_png(args.out, images, args.steps);
   spdlog::info("{} rows x {} steps over [-{}, {}] around {} with {}", rows.size(), args.steps,
                args.range, args.range, picture.defined() ? args.input + "'s posterior mean" : "z = 0",
-               reader.path());
+               loaded.path);
   std::cout << args.out << "\n";
   for (size_t row = 0; row < rows.size(); ++row) {
     std::cout << "row " << row + 1 << ": dim " << rows[row];
@@ -137,7 +93,7 @@ Command add_traverse_command(CLI::App& parent) {
   auto args = std::make_shared<TraverseArguments>();
   CLI::App* app = parent.add_subcommand(
       "traverse", "Latent traversals: one row per latent dimension, rows ordered by KL");
-  app->add_option("--ckpt", args->ckpt, "Checkpoint (default: the newest run's last.pt)");
+  add_model_options(app, args->model);
   app->add_option("-i,--input", args->input,
                   "Picture (PNG, JPEG or BMP) whose posterior mean is the base code (default: 0)");
   app->add_option("--dims", args->dims, "Dimensions to show: all, or a list such as 0,3,7")
@@ -147,7 +103,6 @@ Command add_traverse_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_option("--steps", args->steps, "Images per row")->check(CLI::Range(2, 1024))->capture_default_str();
   app->add_option("-o,--out", args->out, "Output PNG")->capture_default_str();
-  app->add_option("--device", args->device, "auto | cpu | cuda | cuda:N | mps")->capture_default_str();
   app->footer(
       "Rows are ordered by KL(q(z|x) || N(0, I)) per dimension, largest first: the mean over up to "
       "512 validation images of the checkpoint's dataset when it can be opened here, else the "

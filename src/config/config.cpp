@@ -366,11 +366,6 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
-std::string leaf_of(const std::string& key) {
-  const auto dot = key.rfind('.');
-  return dot == std::string::npos ? key : key.substr(dot + 1);
-}
-
 // "did you mean" for an unknown key: the declared key closest in spelling, or one with the same
 // last component in another section ("data.lr" -> "optim.lr").
 std::string suggestion_for(const std::string& key) {
@@ -408,12 +403,6 @@ void set_at(json& resolved, const std::string& key, const json& value) {
   }
 }
 
-const json& get_at(const json& resolved, const std::string& key) {
-  const auto dot = key.find('.');
-  if (dot == std::string::npos) return resolved.at(key);
-  return resolved.at(key.substr(0, dot)).at(key.substr(dot + 1));
-}
-
 // Line and column (1-based) of a byte offset, for malformed-JSON messages.
 std::pair<size_t, size_t> line_and_column(const std::string& text, size_t offset) {
   size_t line = 1, column = 1;
@@ -429,6 +418,17 @@ std::pair<size_t, size_t> line_and_column(const std::string& text, size_t offset
 }
 
 }  // namespace
+
+std::string leaf_of(const std::string& key) {
+  const auto dot = key.rfind('.');
+  return dot == std::string::npos ? key : key.substr(dot + 1);
+}
+
+const json& value_at(const json& resolved, const std::string& key) {
+  const auto dot = key.find('.');
+  if (dot == std::string::npos) return resolved.at(key);
+  return resolved.at(key.substr(0, dot)).at(key.substr(dot + 1));
+}
 
 const std::vector<ParamInfo>& config_params() {
   static const std::vector<ParamInfo> params = [] {
@@ -476,20 +476,20 @@ json resolve_config_json(const json& document, const std::string& source) {
   return resolved;
 }
 
-void apply_override(json& resolved, const std::string& assignment) {
+void apply_override(json& resolved, const std::string& assignment, const std::string& source) {
   const auto equals = assignment.find('=');
   if (equals == std::string::npos || equals == 0) {
-    throw ConfigError("--set expects KEY=VALUE (e.g. --set train.epochs=3), got '" + assignment +
-                      "'");
+    throw ConfigError(source + " expects KEY=VALUE (e.g. " + source + " train.epochs=3), got '" +
+                      assignment + "'");
   }
   const std::string key = assignment.substr(0, equals);
   const std::string text = assignment.substr(equals + 1);
   const Spec* spec = find_spec(key);
-  if (spec == nullptr) throw_unknown_key(key, "--set");
+  if (spec == nullptr) throw_unknown_key(key, source);
   json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
   // Strings may be given bare (--set data.dataset=shapes); anything unparsable is taken as text.
   if (value.is_discarded() || (spec->kind == Kind::String && !value.is_string())) value = text;
-  check_value(*spec, value, "--set");
+  check_value(*spec, value, source);
   set_at(resolved, key, value);
 }
 
@@ -530,7 +530,7 @@ Config config_from_json(const json& resolved) {
   for (const auto& spec : specs()) {
     const json* value = nullptr;
     try {
-      value = &get_at(resolved, spec.key);
+      value = &value_at(resolved, spec.key);
     } catch (const json::exception&) {
       throw ConfigError("config: missing key " + spec.key);
     }

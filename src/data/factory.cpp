@@ -12,6 +12,7 @@
 #include "vae/data/array_dataset.h"
 #include "vae/data/cache.h"
 #include "vae/data/file_dataset.h"
+#include "vae/base/text.h"
 
 namespace vae {
 namespace fs = std::filesystem;
@@ -314,7 +315,7 @@ std::shared_ptr<ImageDataset> make_dataset(const Config& config, Split split) {
   CachedDataset::Options options;
   options.folder = d.cache_dir.empty() ? default_cache_folder() : fs::path(d.cache_dir);
   options.name = d.dataset + "-" + split_name(split);
-  options.workers = d.workers > 0 ? d.workers : int64_t(std::max(1u, std::thread::hardware_concurrency()));
+  options.workers = d.workers > 0 ? d.workers : default_threads();
   options.skip_corrupt = d.skip_corrupt;
   auto cached = std::make_shared<CachedDataset>(*source, options);
   if (cached->corrupt_items() > 0) {

@@ -5,6 +5,7 @@
 
 #include "vae/base/errors.h"
 #include "vae/base/random.h"
+#include "vae/base/text.h"
 
 namespace vae {
 
@@ -181,9 +182,7 @@ LoaderOptions loader_options(const Config& config, Split split) {
   options.shuffle = train;
   options.drop_last = train && config.data.drop_last;
   options.flip = train && config.data.flip;
-  options.workers = config.data.workers > 0
-                        ? config.data.workers
-                        : int64_t(std::max(1u, std::thread::hardware_concurrency()));
+  options.workers = config.data.workers > 0 ? config.data.workers : default_threads();
   options.prefetch = config.data.prefetch;
   options.skip_corrupt = config.data.skip_corrupt;
   return options;

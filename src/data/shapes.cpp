@@ -4,11 +4,11 @@
 #include <cmath>
 
 #include "vae/base/random.h"
+#include "vae/base/text.h"
 
 namespace vae {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 // Radius of a sprite at scale 1, as a fraction of the image side.
 constexpr double kMaxRadius = 0.3;
 // Centres keep this far (fraction of the side) from the border so every sprite stays visible.

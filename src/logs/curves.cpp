@@ -7,6 +7,7 @@
 // output file opened here before PLplot opens it) and, as a last resort, the exit handler throws
 // (libplplot is built with unwind tables, so the exception reaches this file's catch).
 #include "vae/logs/curves.h"
+#include "vae/logs/metrics_csv.h"
 
 #include <plplot.h>
 
@@ -99,17 +100,20 @@ Metrics read_metrics(const fs::path& path) {
   const bool last_line_complete = text.back() == '\n';
 
   const std::vector<std::string> header = split_fields(lines[0]);
-  const auto column = [&](const char* name) {
+  const auto column = [&](MetricsColumn wanted) {
+    const std::string name = column_name(wanted);
     const auto found = std::find(header.begin(), header.end(), name);
     if (found == header.end()) {
+      std::string expected;
+      for (size_t c = 0; c <= size_t(MetricsColumn::elbo); ++c) expected += kMetricsColumns[c] + std::string(",");
       throw DataError(path.string() + ": header " + shown(lines[0]) + " has no '" + name +
-                      "' column; expected epoch,step,split,loss,recon,kl,elbo,... as vae train "
-                      "writes it");
+                      "' column; expected " + expected + "... as vae train writes it");
     }
     return size_t(found - header.begin());
   };
-  const size_t step_col = column("step"), split_col = column("split"), loss_col = column("loss"),
-               recon_col = column("recon"), kl_col = column("kl"), elbo_col = column("elbo");
+  const size_t step_col = column(MetricsColumn::step), split_col = column(MetricsColumn::split),
+               loss_col = column(MetricsColumn::loss), recon_col = column(MetricsColumn::recon),
+               kl_col = column(MetricsColumn::kl), elbo_col = column(MetricsColumn::elbo);
 
   Metrics metrics;
   for (size_t i = 1; i < lines.size(); ++i) {

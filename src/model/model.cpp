@@ -417,4 +417,10 @@ torch::Tensor VAEImpl::sample(int64_t n, double temperature, const torch::Device
   return to_image(decode(z.to(device) * temperature));
 }
 
+int64_t VAEImpl::parameter_count() {
+  int64_t count = 0;
+  for (const auto& parameter : parameters()) count += parameter.numel();
+  return count;
+}
+
 }  // namespace vae

@@ -4,9 +4,9 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
-#include <thread>
 
 #include "vae/base/errors.h"
+#include "vae/base/text.h"
 
 namespace vae {
 
@@ -59,7 +59,7 @@ void keep_blas_single_threaded() {
 
 int64_t configure_cpu_threads(int64_t requested) {
   int64_t threads = requested;
-  if (threads <= 0) threads = std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()));
+  if (threads <= 0) threads = default_threads();
   torch::set_num_threads(int(threads));
   if (threads > 1) keep_blas_single_threaded();
   return threads;
@@ -75,5 +75,12 @@ std::string available_devices() {
 }
 
 std::string torch_version_text() { return std::string("LibTorch ") + TORCH_VERSION; }
+
+std::string error_message(const std::exception& error) {
+  if (const auto* torch_error = dynamic_cast<const c10::Error*>(&error)) {
+    return std::string("LibTorch: ") + torch_error->what_without_backtrace();
+  }
+  return error.what();
+}
 
 }  // namespace vae

@@ -7,6 +7,7 @@
 #include "vae/config/config.h"
 #include "vae/base/errors.h"
 #include "vae/base/fs.h"
+#include "vae/tensor/device.h"
 
 namespace vae {
 namespace {
@@ -150,6 +151,18 @@ void CheckpointReader::restore_rng() {
   at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global one
   std::lock_guard<std::mutex> lock(generator.mutex());
   generator.set_state(state);
+}
+
+LoadedModel open_model(const std::string& path, const std::string& device,
+                       const std::vector<std::string>& overrides, const std::string& device_source) {
+  const torch::Device where = resolve_device(device, device_source);
+  CheckpointReader reader(path);
+  nlohmann::json resolved = reader.meta().config;
+  for (const auto& assignment : overrides) apply_override(resolved, assignment);
+  Config config = config_from_json(resolved);
+  VAE model = reader.load_model(where);
+  model->eval();
+  return {reader.path(), reader.meta(), std::move(config), std::move(model), where};
 }
 
 }  // namespace vae

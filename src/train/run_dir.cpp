@@ -24,10 +24,7 @@ fs::path create_run_dir(const std::string& out, const std::string& name, const f
                         out + " or choose another --out");
     }
   } else {
-    run_dir = runs_root / name;
-    for (int suffix = 2; fs::exists(run_dir); ++suffix) {
-      run_dir = runs_root / (name + "-" + std::to_string(suffix));
-    }
+    run_dir = first_free_path(runs_root, name);
   }
   ensure_directory(run_dir / "checkpoints");
   ensure_directory(run_dir / "samples");

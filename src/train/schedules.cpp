@@ -1,14 +1,11 @@
 // KL-weight and learning-rate schedules; see schedules.h.
 #include "vae/train/schedules.h"
+#include "vae/base/text.h"
 
 #include <algorithm>
 #include <cmath>
 
 namespace vae {
-
-namespace {
-constexpr double kPi = 3.14159265358979323846;
-}  // namespace
 
 double kl_weight(const LossConfig& loss, int64_t step) {
   if (loss.kl_schedule == "linear") {

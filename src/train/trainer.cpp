@@ -1,10 +1,9 @@
-// The training loop; see trainer.h. One Trainer object holds a run's state: the model, optimizer,
-// loaders, schedules, metrics file and checkpoint bookkeeping.
+// The epoch loop; see trainer.h. One Trainer object holds a run's state and composes the pieces:
+// TrainStep and NonFinitePolicy for each batch, RunLog for metrics.csv and TensorBoard,
+// BestCheckpoints for best.pt .. best-K.pt, the progress bar and the picture grids.
 #include "vae/train/trainer.h"
 
 #include <cmath>
-#include <cstdlib>
-#include <fstream>
 
 #include <spdlog/spdlog.h>
 
@@ -26,8 +25,11 @@
 #include "vae/train/run_dir.h"
 #include "vae/train/optimizer.h"
 #include "vae/train/schedules.h"
+#include "vae/train/best_checkpoints.h"
+#include "vae/train/train_step.h"
+#include "vae/logs/run_log.h"
 #include "vae/base/signals.h"
-#include "vae/logs/tensorboard.h"
+#include "vae/base/text.h"
 
 namespace vae {
 namespace fs = std::filesystem;
@@ -54,38 +56,18 @@ struct TermSums {
     ++steps;
   }
   double mean_grad_norm() const { return grad_norm / std::max<double>(1.0, double(steps)); }
-  nlohmann::json mean() const {
+  LossTerms mean() const {
     const double n = std::max<double>(1.0, double(images));
-    return {{"loss", loss / n}, {"recon", recon / n}, {"kl", kl / n}, {"elbo", elbo / n}};
+    return {loss / n, recon / n, kl / n, elbo / n};
   }
 };
 
-// metrics.csv, appended to and flushed after every row.
-class MetricsFile {
- public:
-  explicit MetricsFile(const fs::path& path) {
-    const bool fresh = !fs::exists(path) || fs::file_size(path) == 0;
-    out_.open(path, std::ios::app);
-    if (!out_) throw IoError(path.string() + ": cannot open for writing");
-    if (fresh) out_ << "epoch,step,split,loss,recon,kl,elbo,lr,images_per_s,seconds,kl_weight\n";
-    out_.flush();
-  }
-  void row(int64_t epoch, int64_t step, const std::string& split, const nlohmann::json& terms,
-           double lr, double images_per_s, double seconds, double kl_weight) {
-    out_ << epoch << ',' << step << ',' << split << ',' << terms["loss"].get<double>() << ','
-         << terms["recon"].get<double>() << ',' << terms["kl"].get<double>() << ','
-         << terms["elbo"].get<double>() << ',' << lr << ',' << images_per_s << ',' << seconds
-         << ',' << kl_weight << '\n';
-    out_.flush();
-  }
+nlohmann::json to_json(const LossTerms& terms) {
+  return {{"loss", terms.loss}, {"recon", terms.recon}, {"kl", terms.kl}, {"elbo", terms.elbo}};
+}
 
- private:
-  std::ofstream out_;
-};
-
-std::string format_terms(const nlohmann::json& terms) {
-  return fmt::format("loss {:.4g} recon {:.3f} kl {:.3f}", terms["loss"].get<double>(),
-                     terms["recon"].get<double>(), terms["kl"].get<double>());
+std::string format_terms(const LossTerms& terms) {
+  return fmt::format("loss {:.4g} recon {:.3f} kl {:.3f}", terms.loss, terms.recon, terms.kl);
 }
 
 double number_or(const nlohmann::json& object, const char* key, double fallback) {
@@ -94,46 +76,6 @@ double number_or(const nlohmann::json& object, const char* key, double fallback)
 }
 
 std::string epoch_file(int64_t epoch) { return fmt::format("epoch_{:03d}.png", epoch); }
-
-// The K best checkpoints by validation loss: best.pt (rank 1), best-2.pt, ..., best-K.pt.
-class BestCheckpoints {
- public:
-  BestCheckpoints(fs::path folder, int64_t keep, const nlohmann::json& saved)
-      : folder_(std::move(folder)), keep_(keep) {
-    if (saved.is_array()) {
-      for (const auto& entry : saved) ranked_.push_back({entry.at("loss"), entry.at("epoch")});
-    }
-  }
-  // Makes room for a checkpoint with this validation loss and returns where to write it, or an
-  // empty path when it does not make the top K. Worse ones move down a rank (atomic renames) and
-  // the one pushed past K is deleted.
-  fs::path admit(double loss, int64_t epoch) {
-    size_t rank = 0;
-    while (rank < ranked_.size() && ranked_[rank].first <= loss) ++rank;
-    if (keep_ <= 0 || rank >= size_t(keep_)) return {};
-    std::error_code ignored;
-    if (ranked_.size() == size_t(keep_)) {
-      fs::remove(path_of(ranked_.size() - 1), ignored);
-      ranked_.pop_back();
-    }
-    for (size_t i = ranked_.size(); i-- > rank;) fs::rename(path_of(i), path_of(i + 1), ignored);
-    ranked_.insert(ranked_.begin() + long(rank), {loss, epoch});
-    return path_of(rank);
-  }
-  nlohmann::json to_json() const {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& [loss, epoch] : ranked_) list.push_back({{"loss", loss}, {"epoch", epoch}});
-    return list;
-  }
-
- private:
-  fs::path path_of(size_t rank) const {
-    return folder_ / (rank == 0 ? std::string("best.pt") : "best-" + std::to_string(rank + 1) + ".pt");
-  }
-  fs::path folder_;
-  int64_t keep_;
-  std::vector<std::pair<double, int64_t>> ranked_;  // (validation loss, epoch), best first
-};
 
 class Trainer {
  public:
@@ -147,9 +89,12 @@ class Trainer {
     return config_.train.max_steps > 0 && meta_.step >= config_.train.max_steps;
   }
   void train_epoch(int64_t epoch);
-  // One optimizer step on a batch; false when the step was skipped as non-finite.
-  bool step(const torch::Tensor& images, int64_t epoch);
-  nlohmann::json validate();
+  // One optimizer step on a batch, through TrainStep and NonFinitePolicy.
+  void step(const torch::Tensor& images, int64_t epoch);
+  // Validation, its log row, early-stop bookkeeping, pictures and checkpoints after the epoch
+  // `epoch` (0-based; also after a run stopped by train.max_steps). True to stop early.
+  bool end_epoch(int64_t epoch, TrainSummary& summary);
+  LossTerms validate();
   void write_grids(int64_t epoch);
   void save_last();
   // curves.png from metrics.csv; a failure is only a warning, never the end of a run.
@@ -163,24 +108,24 @@ class Trainer {
   const Clock::time_point wall_start_ = Clock::now();
   TrainOptions options_;
   Config config_;
-  LossSettings loss_settings_;
+  LossSettings loss_settings_;  // for validation
   torch::Device device_{torch::kCPU};
   int64_t threads_ = 1;
   VAE model_{nullptr};
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<TrainStep> step_;
+  std::unique_ptr<NonFinitePolicy> nonfinite_;
   std::shared_ptr<ImageDataset> train_data_, val_data_;
   std::unique_ptr<BatchLoader> train_loader_, val_loader_;
   CheckpointMeta meta_;
   fs::path run_dir_, last_path_;
-  std::unique_ptr<MetricsFile> metrics_;
-  std::unique_ptr<EventWriter> events_;  // null when train.tensorboard is off
+  std::unique_ptr<RunLog> log_;
   std::unique_ptr<BestCheckpoints> best_;
   ProgressBar bar_{stderr_is_terminal()};
   int64_t batches_ = 0, planned_ = 0;
-  double elapsed_before_ = 0, last_finite_loss_ = std::nan(""), lr_ = 0, kl_weight_ = 0;
+  double elapsed_before_ = 0, lr_ = 0, kl_weight_ = 0;
   double best_val_ = std::numeric_limits<double>::infinity();
-  int64_t nonfinite_in_a_row_ = 0, nonfinite_total_ = 0, epochs_without_improvement_ = 0;
-  int64_t poison_step_ = -1;
+  int64_t epochs_without_improvement_ = 0;
   torch::Tensor sample_noise_, shown_images_;
   int64_t grid_rows_ = 1;
   TermSums window_;
@@ -191,9 +136,8 @@ Trainer::Trainer(const TrainOptions& options)
     : options_(options),
       config_(config_from_json(options.config)),
       loss_settings_(LossSettings::from_config(config_.loss)) {
-  device_ = resolve_device(options.device.empty() ? config_.train.device : options.device,
-                           options.device.empty() ? "train.device" : "--device");
-  threads_ = configure_cpu_threads(options.threads >= 0 ? options.threads : config_.train.threads);
+  device_ = resolve_device(config_.train.device, "train.device");
+  threads_ = configure_cpu_threads(config_.train.threads);
 
   // Build everything that can fail on configuration before touching the file system.
   torch::manual_seed(uint64_t(config_.train.seed));
@@ -225,19 +169,19 @@ Trainer::Trainer(const TrainOptions& options)
   best_ = std::make_unique<BestCheckpoints>(run_dir_ / "checkpoints", config_.train.keep_best,
                                             meta_.metrics.value("best", nlohmann::json::array()));
   elapsed_before_ = number_or(meta_.metrics, "seconds", 0.0);
-  last_finite_loss_ = number_or(meta_.metrics, "last_train_loss", std::nan(""));
+  nonfinite_ = std::make_unique<NonFinitePolicy>(config_.train,
+                                                 number_or(meta_.metrics, "last_train_loss", std::nan("")));
   best_val_ = number_or(meta_.metrics, "best_val_loss", std::numeric_limits<double>::infinity());
   epochs_without_improvement_ = int64_t(number_or(meta_.metrics, "epochs_without_improvement", 0));
   batches_ = train_loader_->batches_per_epoch();
   planned_ = config_.train.epochs * batches_;
   if (config_.train.max_steps > 0) planned_ = std::min(config_.train.max_steps, planned_);
-  // Test hook: VAE_TEST_NAN_AT_STEP=N makes the loss of step N non-finite, so that the tests can
-  // prove what a NaN does to a run.
-  if (const char* poison = std::getenv("VAE_TEST_NAN_AT_STEP")) poison_step_ = std::atoll(poison);
+  step_ = std::make_unique<TrainStep>(model_, *optimizer_, config_, config_.train.epochs * batches_);
+  if (options.nan_at_step > 0) step_->poison_step(options.nan_at_step);
 
   // Fixed inputs for the pictures, so that epochs compare.
   const int64_t grid = config_.train.grid_images;
-  grid_rows_ = std::max<int64_t>(1, int64_t(std::ceil(std::sqrt(double(grid)))));
+  grid_rows_ = square_grid_columns(grid);
   auto noise_generator = at::detail::createCPUGenerator(uint64_t(config_.train.seed) + 1);
   sample_noise_ = torch::randn({grid, config_.model.latent_dim}, noise_generator, torch::kFloat).to(device_);
   auto shown_source = config_.train.grid_split == "test" ? make_dataset(config_, Split::Test) : val_data_;
@@ -252,7 +196,8 @@ Trainer::Trainer(const TrainOptions& options)
 void Trainer::save_last() {
   meta_.metrics["seconds"] = elapsed_before_ + seconds_since(wall_start_);
   // JSON has no NaN or infinity: keys without a finite value yet are left out.
-  if (std::isfinite(last_finite_loss_)) meta_.metrics["last_train_loss"] = last_finite_loss_;
+  const double last_finite_loss = nonfinite_->last_finite_loss();
+  if (std::isfinite(last_finite_loss)) meta_.metrics["last_train_loss"] = last_finite_loss;
   if (std::isfinite(best_val_)) meta_.metrics["best_val_loss"] = best_val_;
   meta_.metrics["best"] = best_->to_json();
   meta_.metrics["epochs_without_improvement"] = epochs_without_improvement_;
@@ -278,54 +223,15 @@ void Trainer::stop_for_signal(int signal_number, const std::string& where) {
   throw Interrupted(message, signal_number);
 }
 
-bool Trainer::step(const torch::Tensor& images, int64_t epoch) {
-  // Schedules run over the configured epochs; train.max_steps only stops a run early, so a run
-  // cut short and resumed with a larger max_steps follows the same schedule.
-  lr_ = learning_rate(config_.optim, meta_.step, epoch, config_.train.epochs * batches_);
-  kl_weight_ = kl_weight(config_.loss, meta_.step);
-  set_learning_rate(*optimizer_, lr_);
+void Trainer::step(const torch::Tensor& images, int64_t epoch) {
   const torch::Tensor x = model_input(images, device_, config_);
-  const VaeOutput out = model_->forward(x);
-  ElboTerms terms = elbo_terms(out.reconstruction, x, out.mu, out.logvar, loss_settings_, kl_weight_,
-                               kl_capacity(config_.loss, meta_.step));
-  if (meta_.step + 1 == poison_step_) terms.loss = terms.loss * std::nan("");
-  optimizer_->zero_grad();
-  double loss_value = terms.loss.item<double>();
-  double grad_norm = 0;
-  bool norm_computed = false;
-  if (std::isfinite(loss_value)) {
-    terms.loss.backward();
-    // The norm costs a pass over every gradient: on each step where it clips or the skip policy
-    // needs it, otherwise on the logged steps only (with train.nonfinite=stop a non-finite
-    // gradient then shows as a non-finite loss on the next step, before any checkpoint is written).
-    norm_computed = gradient_norm_every_step(config_.optim, config_.train) || logs_at(meta_.step + 1);
-    if (norm_computed) grad_norm = clip_gradients(config_.optim, model_->parameters());
-  }
-  if (!std::isfinite(loss_value) || !std::isfinite(grad_norm)) {
-    ++nonfinite_total_;
-    ++nonfinite_in_a_row_;
-    const std::string what = std::isfinite(loss_value) ? "non-finite gradient" : "non-finite loss";
-    if (config_.train.nonfinite == "stop" || nonfinite_in_a_row_ >= config_.train.max_nonfinite) {
-      bar_.clear();
-      throw NumericalError(fmt::format(
-          "{} ({}) at step {} (epoch {}){}; last finite loss {:.4f}; last good checkpoint {} is "
-          "untouched; try a lower optim.lr, optim.grad_clip or train.nonfinite=skip",
-          what, loss_value, meta_.step + 1, epoch + 1,
-          nonfinite_in_a_row_ > 1 ? fmt::format(", {} in a row", nonfinite_in_a_row_) : "",
-          last_finite_loss_, last_good_checkpoint()));
-    }
-    bar_.clear();
-    spdlog::warn("{} at step {}: step skipped ({} in a row, {} in all)", what, meta_.step + 1,
-                 nonfinite_in_a_row_, nonfinite_total_);
-    optimizer_->zero_grad();
-    return false;
-  }
-  optimizer_->step();
-  nonfinite_in_a_row_ = 0;
-  last_finite_loss_ = loss_value;
-  window_.add(terms, x.size(0));
-  if (norm_computed) window_.add_grad_norm(grad_norm);
-  return true;
+  const StepResult result = (*step_)(x, meta_.step, epoch, logs_at(meta_.step + 1));
+  lr_ = result.lr;
+  kl_weight_ = result.kl_weight;
+  if (!result.finite) bar_.clear();
+  if (!nonfinite_->admit(result, meta_.step + 1, epoch + 1, last_good_checkpoint())) return;
+  window_.add(result.terms, x.size(0));
+  if (result.norm_computed) window_.add_grad_norm(result.grad_norm);
 }
 
 void Trainer::log_progress(int64_t epoch, int64_t batch) {
@@ -341,17 +247,9 @@ void Trainer::log_progress(int64_t epoch, int64_t batch) {
                                        rate, format_duration(eta));
   bar_.update(line, double(meta_.step) / double(planned_));
   if (log_now) {
-    metrics_->row(epoch + 1, meta_.step, "train", mean, lr_, rate,
-                  elapsed_before_ + seconds_since(wall_start_), kl_weight_);
-    if (events_) {
-      for (const char* term : {"loss", "recon", "kl", "elbo"}) {
-        events_->add_scalar(std::string("train/") + term, mean[term].get<float>(), meta_.step);
-      }
-      events_->add_scalar("train/kl_weight", float(kl_weight_), meta_.step);
-      events_->add_scalar("train/lr", float(lr_), meta_.step);
-      events_->add_scalar("train/grad_norm", float(window_.mean_grad_norm()), meta_.step);
-      events_->add_scalar("train/images_per_s", float(rate), meta_.step);
-    }
+    log_->train({epoch + 1, meta_.step, "train", mean, lr_, rate, elapsed_before_ + seconds_since(wall_start_),
+                 kl_weight_},
+                window_.mean_grad_norm());
     if (!bar_.enabled()) spdlog::info("{}", line);
     window_ = TermSums();
     window_start_ = Clock::now();
@@ -381,7 +279,7 @@ void Trainer::train_epoch(int64_t epoch) {
   }
 }
 
-nlohmann::json Trainer::validate() {
+LossTerms Trainer::validate() {
   model_->eval();
   torch::NoGradGuard no_grad;
   TermSums sums;
@@ -414,8 +312,44 @@ void Trainer::write_grids(int64_t epoch) {
   for (const auto& [name, images] : grids) {
     const Image grid = tensor_to_image(make_grid(images, grid_rows_, /*padding=*/2, kGridPadValue));
     write_png((run_dir_ / name / epoch_file(epoch + 1)).string(), grid);
-    if (events_) events_->add_image(name, grid, meta_.step);
+    log_->picture(name, grid, meta_.step);
   }
+}
+
+bool Trainer::end_epoch(int64_t epoch, TrainSummary& summary) {
+  // Validation, pictures and checkpoints at the end of every epoch (and at max_steps).
+  const LossTerms val_terms = validate();
+  summary.final_validation = to_json(val_terms);
+  const double val_loss = val_terms.loss;
+  if (!std::isfinite(val_loss)) {
+    throw NumericalError(fmt::format(
+        "non-finite validation loss after step {} (epoch {}); last finite training loss {:.4f}; "
+        "the last good checkpoint {} is untouched; try a lower optim.lr or loss.beta",
+        meta_.step, epoch + 1, nonfinite_->last_finite_loss(), last_good_checkpoint()));
+  }
+  log_->validation({epoch + 1, meta_.step, "val", val_terms, lr_, 0.0, elapsed_before_ + seconds_since(wall_start_),
+                    kl_weight_});
+  spdlog::info("epoch {}/{} validation: {} elbo {:.3f}", epoch + 1, config_.train.epochs,
+               format_terms(val_terms), val_terms.elbo);
+  meta_.metrics["last_val"] = to_json(val_terms);
+  const bool improved = val_loss < best_val_;
+  if (improved) best_val_ = val_loss;
+  epochs_without_improvement_ = improved ? 0 : epochs_without_improvement_ + 1;
+  const bool stop_early = config_.train.early_stop_patience > 0 &&
+                          epochs_without_improvement_ >= config_.train.early_stop_patience;
+  const bool last_epoch = meta_.epoch >= config_.train.epochs || reached_max_steps() || stop_early;
+  if ((epoch + 1) % config_.train.sample_every == 0 || last_epoch) write_grids(epoch);
+  const fs::path best_path = best_->admit(val_loss, epoch + 1);
+  save_last();
+  if (!best_path.empty()) save_checkpoint(best_path.string(), meta_, model_, optimizer_.get());
+  if (stop_early) {
+    spdlog::info("early stop: no better validation loss in {} epochs (best {:.4g})",
+                 epochs_without_improvement_, best_val_);
+  }
+  if (const int signal_number = stop_requested()) {
+    stop_for_signal(signal_number, fmt::format("after epoch {}", epoch + 1));
+  }
+  return stop_early;
 }
 
 TrainSummary Trainer::run() {
@@ -423,16 +357,12 @@ TrainSummary Trainer::run() {
   add_log_file((run_dir_ / "train.log").string());
   const std::string config_text = options_.config.dump(2) + "\n";
   write_file_atomically((run_dir_ / "config.json").string(), config_text.data(), config_text.size());
-  metrics_ = std::make_unique<MetricsFile>(run_dir_ / "metrics.csv");
-  if (config_.train.tensorboard) events_ = std::make_unique<EventWriter>(run_dir_ / "tb");
-
-  int64_t parameter_count = 0;
-  for (const auto& p : model_->parameters()) parameter_count += p.numel();
+  log_ = std::make_unique<RunLog>(run_dir_, config_.train.tensorboard);
   spdlog::info("run directory: {}", run_dir_.string());
   spdlog::info("device: {} ({} CPU threads); {}", device_.str(), threads_, torch_version_text());
   spdlog::info("data: {}; {}", train_data_->describe(), val_data_->describe());
   spdlog::info("model: {} {} parameters, latent {}, likelihood {}, beta {} ({} schedule)",
-               config_.model.type, parameter_count, config_.model.latent_dim, config_.loss.likelihood,
+               config_.model.type, model_->parameter_count(), config_.model.latent_dim, config_.loss.likelihood,
                config_.loss.beta, config_.loss.kl_schedule);
   spdlog::info("optimizer: {} lr {} ({} schedule){}", config_.optim.name, config_.optim.lr,
                config_.optim.lr_schedule,
@@ -457,46 +387,10 @@ TrainSummary Trainer::run() {
       meta_.epoch = epoch + 1;
       meta_.epoch_step = 0;
     }
-    // Validation, pictures and checkpoints at the end of every epoch (and at max_steps).
-    const auto val_terms = validate();
-    summary.final_validation = val_terms;
-    const double val_loss = val_terms["loss"].get<double>();
-    if (!std::isfinite(val_loss)) {
-      throw NumericalError(fmt::format(
-          "non-finite validation loss after step {} (epoch {}); last finite training loss {:.4f}; "
-          "the last good checkpoint {} is untouched; try a lower optim.lr or loss.beta",
-          meta_.step, epoch + 1, last_finite_loss_, last_good_checkpoint()));
-    }
-    metrics_->row(epoch + 1, meta_.step, "val", val_terms, lr_, 0.0,
-                  elapsed_before_ + seconds_since(wall_start_), kl_weight_);
-    if (events_) {
-      for (const char* term : {"loss", "recon", "kl", "elbo"}) {
-        events_->add_scalar(std::string("val/") + term, val_terms[term].get<float>(), meta_.step);
-      }
-    }
-    spdlog::info("epoch {}/{} validation: {} elbo {:.3f}", epoch + 1, config_.train.epochs,
-                 format_terms(val_terms), val_terms["elbo"].get<double>());
-    meta_.metrics["last_val"] = val_terms;
-    const bool improved = val_loss < best_val_;
-    if (improved) best_val_ = val_loss;
-    epochs_without_improvement_ = improved ? 0 : epochs_without_improvement_ + 1;
-    stop_early = config_.train.early_stop_patience > 0 &&
-                 epochs_without_improvement_ >= config_.train.early_stop_patience;
-    const bool last_epoch = meta_.epoch >= config_.train.epochs || reached_max_steps() || stop_early;
-    if ((epoch + 1) % config_.train.sample_every == 0 || last_epoch) write_grids(epoch);
-    const fs::path best_path = best_->admit(val_loss, epoch + 1);
-    save_last();
-    if (!best_path.empty()) save_checkpoint(best_path.string(), meta_, model_, optimizer_.get());
-    if (stop_early) {
-      spdlog::info("early stop: no better validation loss in {} epochs (best {:.4g})",
-                   epochs_without_improvement_, best_val_);
-    }
-    if (const int signal_number = stop_requested()) {
-      stop_for_signal(signal_number, fmt::format("after epoch {}", epoch + 1));
-    }
+    stop_early = end_epoch(epoch, summary);
   }
-  if (nonfinite_total_ > 0) spdlog::warn("{} steps were skipped as non-finite", nonfinite_total_);
-  if (events_) events_->flush();
+  if (nonfinite_->skipped() > 0) spdlog::warn("{} steps were skipped as non-finite", nonfinite_->skipped());
+  log_->flush();
   draw_curves();
   spdlog::info("done: {} steps in {}; checkpoint {}", meta_.step,
                format_duration(seconds_since(wall_start_)), last_path_.string());
@@ -507,6 +401,15 @@ TrainSummary Trainer::run() {
 }
 
 }  // namespace
+
+void apply_run_options(nlohmann::json& resolved, const std::string& device, int64_t threads, int64_t batch) {
+  if (!device.empty()) {
+    resolve_device(device, "--device");
+    apply_override(resolved, "train.device=" + device, "--device");
+  }
+  if (threads >= 0) apply_override(resolved, "train.threads=" + std::to_string(threads), "--threads");
+  if (batch > 0) apply_override(resolved, "train.batch_size=" + std::to_string(batch), "--batch");
+}
 
 TrainSummary run_training(const TrainOptions& options) {
   try {

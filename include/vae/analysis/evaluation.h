@@ -7,7 +7,13 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "vae/config/config.h"
+#include "vae/train/checkpoint.h"
 
 namespace vae {
 
@@ -57,5 +63,26 @@ MigResult mutual_information_gap(const torch::Tensor& codes, const torch::Tensor
 // Each column of `values` [N, K] as integer bin indices [N, K]: columns with at most `bins`
 // distinct values keep one index per value, others get `bins` equal-width bins over their range.
 torch::Tensor discretize(const torch::Tensor& values, int64_t bins = 20);
+
+// What `vae eval` measures and how.
+struct EvaluationOptions {
+  std::string split = "test";  // test | val
+  int64_t iw_samples = 100;    // importance samples per image for the NLL; 0 = skip it
+  int64_t seed = 0;            // of every draw: binarisation, the ELBO's z, importance samples
+  int64_t batch = 250;         // images per batch
+  int64_t limit = 0;           // only the first N images; 0 = all
+};
+
+// Bits per dimension from nats per image. Binary data: the Bernoulli likelihood is a probability
+// mass. Continuous likelihoods are densities over the model's range; the change of variables to
+// the 0..255 pixel scale adds log(255) (unit range) or log(127.5) (symmetric range) per dimension.
+double bits_per_dim(double nll, int64_t dims, const Config& config);
+
+// Evaluates a model over a split of its config's dataset, deterministically for the seed: the
+// one-sample ELBO terms (recon, kl, neg_elbo, nats per image), nll and bits_per_dim (when
+// iw_samples > 0), active_units, kl_per_dim, mean_variance_per_dim, psnr of the mean
+// reconstructions, and mig / mig_per_factor for the built-in shapes. Logs progress every 10 s.
+// Throws DataError when the split is empty.
+nlohmann::json evaluate_model(LoadedModel& loaded, const EvaluationOptions& options);
 
 }  // namespace vae

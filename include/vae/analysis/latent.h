@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vae/config/config.h"
+#include "vae/model/model.h"
 
 namespace vae {
 
@@ -45,6 +46,17 @@ double angle_degrees(const torch::Tensor& a, const torch::Tensor& b);
 // mu, logvar [B, latent] -> [latent]; the per-dimension terms of kl_per_item (Kingma & Welling
 // 2014, appendix B): -1/2 (1 + logvar - mu^2 - exp(logvar)).
 torch::Tensor kl_per_dimension(const torch::Tensor& mu, const torch::Tensor& logvar);
+
+// Mean KL per dimension [latent] over up to 512 images spread evenly over the validation split of
+// `config`'s dataset (binarised as in training when data.binarize), for ordering traversal rows.
+// `kl` is undefined, with the reason in `why_not`, when that dataset cannot be opened here (e.g.
+// its data.root is elsewhere) or is empty; `source` says what was measured.
+struct DatasetKl {
+  torch::Tensor kl;
+  std::string source;
+  std::string why_not;
+};
+DatasetKl validation_kl(VAE& model, Config config, const torch::Device& device);
 
 // --dims: "all" -> 0 .. latent_dim-1; otherwise a comma-separated list of distinct dimensions in
 // [0, latent_dim) such as "0,3,7" (spaces allowed). Anything else is a ConfigError naming --dims

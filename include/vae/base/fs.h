@@ -21,4 +21,8 @@ std::filesystem::path temporary_path_for(const std::filesystem::path& target);
 // Creates a folder and its parents; throws IoError with a hint on failure.
 void ensure_directory(const std::filesystem::path& folder);
 
+// `folder/name` when nothing exists there, else folder/name-2, folder/name-3, ... whichever is
+// free first (not created).
+std::filesystem::path first_free_path(const std::filesystem::path& folder, const std::string& name);
+
 }  // namespace vae

@@ -133,7 +133,15 @@ nlohmann::json config_json_or_defaults(const std::string& path, const std::vecto
 nlohmann::json resolve_config_json(const nlohmann::json& document, const std::string& source);
 
 // Applies one "key=value" override to a resolved document, with the same checks as the file.
-void apply_override(nlohmann::json& resolved, const std::string& assignment);
+// `source` names the option in messages ("--set", "--grid", "--device").
+void apply_override(nlohmann::json& resolved, const std::string& assignment,
+                    const std::string& source = "--set");
+
+// The last component of a dotted key: "latent_dim" for "model.latent_dim".
+std::string leaf_of(const std::string& key);
+
+// The value at a dotted key of a resolved document ("model.latent_dim" or "name").
+const nlohmann::json& value_at(const nlohmann::json& resolved, const std::string& key);
 
 // Builds the typed view of a resolved document, checking cross-key constraints.
 Config config_from_json(const nlohmann::json& resolved);

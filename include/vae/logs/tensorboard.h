@@ -2,7 +2,8 @@
 // needs (Event, Summary, Summary.Value, Summary.Image) encoded by hand, framed as TFRecords
 // (length, masked CRC-32C of the length, payload, masked CRC-32C of the payload) and appended to
 // `<dir>/events.out.tfevents.<unix seconds>.<hostname>`. Scalars and PNG images only; no
-// histograms, graphs or text. Format and golden vectors: ../shared/PLATFORM.md.
+// histograms, graphs or text. The messages follow TensorFlow's event.proto and summary.proto;
+// tests/test_tensorboard.cpp checks the framing against known CRC values and decodes whole files.
 #pragma once
 
 #include <cstddef>

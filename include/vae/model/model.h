@@ -70,6 +70,8 @@ class VAEImpl : public torch::nn::Module {
   // (normalisation, activations and the loss are not counted). A training step costs about three
   // times as much: the backward pass computes gradients of both the inputs and the weights.
   int64_t multiply_adds_per_image();
+  // Trainable and other parameters, counted once each.
+  int64_t parameter_count();
 
   // The options as built: kernel_size/stride/padding hold one value per block (conv).
   const ModelOptions& options() const { return options_; }

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <exception>
 #include <string>
 
 namespace vae {
@@ -19,5 +20,9 @@ std::string available_devices();
 
 // "LibTorch 1.13.0".
 std::string torch_version_text();
+
+// The message of an exception for users: LibTorch errors as "LibTorch: " and their message
+// without the C++ backtrace, others as their what().
+std::string error_message(const std::exception& error);
 
 }  // namespace vae

@@ -8,9 +8,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "vae/config/config.h"
 #include "vae/model/model.h"
 
 namespace vae {
@@ -47,5 +49,22 @@ class CheckpointReader {
   std::unique_ptr<torch::serialize::InputArchive> archive_;
   CheckpointMeta meta_;
 };
+
+// A trained model ready for use: what the checkpoint holds, its config (with overrides) and the
+// model in eval mode on its device.
+struct LoadedModel {
+  std::string path;
+  CheckpointMeta meta;
+  Config config;  // the stored config with the overrides applied (data keys, e.g. data.root)
+  VAE model;      // built from the stored config, whatever the overrides
+  torch::Device device;
+};
+
+// Opens a checkpoint into an eval-mode model on `device` ("cpu", "cuda:1", ...; `device_source`
+// names it in messages). `overrides` ("key=value", checked as --set) change the returned config,
+// not the network. Throws ConfigError for a bad device or override, CheckpointError for the file.
+LoadedModel open_model(const std::string& path, const std::string& device,
+                       const std::vector<std::string>& overrides = {},
+                       const std::string& device_source = "--device");
 
 }  // namespace vae

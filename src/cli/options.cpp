@@ -1,0 +1,51 @@
+#include "cli/options.h"
+
+#include <spdlog/spdlog.h>
+
+#include "vae/config/config.h"
+#include "vae/tensor/device.h"
+#include "vae/train/run_dir.h"
+#include "vae/train/trainer.h"
+
+namespace vae {
+
+namespace {
+const char* const kDeviceHelp = "auto | cpu | cuda | cuda:N | mps";
+}  // namespace
+
+void add_model_options(CLI::App* app, ModelArguments& args) {
+  app->add_option("--ckpt", args.ckpt, "Checkpoint (default: the newest run's last.pt)");
+  app->add_option("--device", args.device, kDeviceHelp)->capture_default_str();
+}
+
+std::string checkpoint_or_latest(const std::string& ckpt) {
+  if (!ckpt.empty()) return ckpt;
+  const std::string latest = latest_checkpoint().string();
+  spdlog::info("no --ckpt given: using the newest run's checkpoint {}", latest);
+  return latest;
+}
+
+LoadedModel open_model(const ModelArguments& args, const std::vector<std::string>& overrides) {
+  resolve_device(args.device, "--device");  // a bad --device is reported before a missing checkpoint
+  return open_model(checkpoint_or_latest(args.ckpt), args.device, overrides, "--device");
+}
+
+void add_config_options(CLI::App* app, std::string& config_path, std::vector<std::string>& overrides,
+                        const std::string& config_help, const std::string& set_help) {
+  app->add_option("-c,--config", config_path, config_help);
+  app->add_option("--set", overrides, set_help)->type_name("KEY=VALUE");
+}
+
+void add_run_options(CLI::App* app, RunArguments& args) {
+  app->add_option("--device", args.device, std::string(kDeviceHelp) + " (overrides train.device)");
+  app->add_option("--threads", args.threads, "CPU threads (overrides train.threads; 0 = one per core)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+void add_threads_option(CLI::App* app, int64_t& threads) {
+  app->add_option("--threads", threads, "CPU threads (0 = one per core)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+}
+
+}  // namespace vae
