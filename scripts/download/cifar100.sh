@@ -30,16 +30,5 @@ complete() {
     [[ -f $1/coarse_label_names.txt && -f $1/fine_label_names.txt ]]
 }
 
-if complete "$DEST/$folder"; then
-  vae_log "$folder: already complete"
-else
-  vae_require tar gzip
-  vae_fetch_verified "$archive" "$archive_md5" "$url"
-  vae_make_tmp
-  vae_log "unpacking $archive"
-  tar -xzf "$DEST/$archive" -C "$VAE_TMP" || vae_die "cannot unpack $DEST/$archive"
-  complete "$VAE_TMP/$folder" || vae_die "$archive does not hold the expected $folder/ files"
-  vae_install "$VAE_TMP/$folder" "$folder"
-  vae_drop_archive "$archive"
-fi
+vae_fetch_unpacked "$folder" complete "$archive" "$archive_md5" "$url"
 vae_finish cifar100

@@ -2,6 +2,10 @@
 # Helpers shared by scripts/download/<dataset>.sh; sourced, not run. A script sets VAE_NAME, sources
 # this file and calls vae_start "$@", which sets DEST and locks it. Then:
 #   vae_fetch_verified FILE MD5 URL...  DEST/FILE present with that MD5 (kept when it already is)
+#   vae_fetch_verified_files FILE:MD5... -- BASE_URL...
+#                                       each DEST/FILE so, from the first BASE_URL/FILE that works
+#   vae_fetch_unpacked FOLDER CHECK ARCHIVE MD5 URL...
+#                                       DEST/FOLDER unpacked from a verified .tar.gz ARCHIVE
 #   vae_fetch FILE URL...               DEST/FILE downloaded (or copied) without a checksum
 #   vae_make_tmp                        VAE_TMP: an empty folder inside DEST, removed on exit
 #   vae_install SRC NAME                moves SRC into place as DEST/NAME (replacing an old one)
@@ -193,6 +197,46 @@ vae_fetch_verified() {
     vae_die "checksum mismatch for $file: expected MD5 $expected, got $actual (file deleted)"
   fi
   vae_log "$file: MD5 ok"
+}
+
+# vae_fetch_verified_files FILE:MD5... -- BASE_URL...: vae_fetch_verified for each FILE with its
+# MD5, tried at BASE_URL/FILE for each BASE_URL in turn.
+vae_fetch_verified_files() {
+  local entries=() bases=() urls entry base file
+  while (($#)) && [[ $1 != -- ]]; do
+    entries+=("$1")
+    shift
+  done
+  (($#)) || vae_die "internal: vae_fetch_verified_files needs -- before the base URLs"
+  shift
+  bases=("$@")
+  for entry in "${entries[@]}"; do
+    file=${entry%%:*}
+    urls=()
+    for base in "${bases[@]}"; do urls+=("$base/$file"); done
+    vae_fetch_verified "$file" "${entry#*:}" "${urls[@]}"
+  done
+}
+
+# vae_fetch_unpacked FOLDER CHECK ARCHIVE MD5 URL...: DEST/FOLDER, unless `CHECK DEST/FOLDER`
+# already succeeds (CHECK is a function of the script that tells a complete folder). Else ARCHIVE
+# (a .tar.gz) is fetched with vae_fetch_verified, unpacked into VAE_TMP, its FOLDER must pass CHECK
+# and is installed as DEST/FOLDER, and the archive is dropped.
+vae_fetch_unpacked() {
+  local folder=$1 check=$2 archive=$3 archive_md5=$4
+  shift 4
+  if "$check" "$DEST/$folder"; then
+    vae_log "$folder: already complete"
+    return 0
+  fi
+  vae_require tar gzip
+  vae_fetch_verified "$archive" "$archive_md5" "$@"
+  vae_make_tmp
+  vae_log "unpacking $archive"
+  tar -xzf "$DEST/$archive" -C "$VAE_TMP" || vae_die "cannot unpack $DEST/$archive"
+  "$check" "$VAE_TMP/$folder" || vae_die "$archive does not hold the expected $folder/ files"
+  vae_install "$VAE_TMP/$folder" "$folder"
+  vae_drop_archive "$archive"
 }
 
 # vae_check_md5 FILE MD5: stops with one line naming the file, the expected and the actual MD5

@@ -26,8 +26,5 @@ files=(
   t10k-images-idx3-ubyte.gz:bef4ecab320f06d8554ea6380940ec79
   t10k-labels-idx1-ubyte.gz:bb300cfdad3c16e7a12a480ee83cd310
 )
-for entry in "${files[@]}"; do
-  file=${entry%%:*}
-  vae_fetch_verified "$file" "${entry#*:}" "$github/$file" "$s3/$file"
-done
+vae_fetch_verified_files "${files[@]}" -- "$github" "$s3"
 vae_finish fashion_mnist

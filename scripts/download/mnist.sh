@@ -23,8 +23,5 @@ files=(
   t10k-images-idx3-ubyte.gz:9fb629c4189551a2d022fa330f9573f3
   t10k-labels-idx1-ubyte.gz:ec29112dd5afa0611ce80d1b7f02629c
 )
-for entry in "${files[@]}"; do
-  file=${entry%%:*}
-  vae_fetch_verified "$file" "${entry#*:}" "$official/$file" "$mirror/$file"
-done
+vae_fetch_verified_files "${files[@]}" -- "$official" "$mirror"
 vae_finish mnist
