@@ -1,6 +1,7 @@
 // Model: output shapes for every architecture option and several sizes and channel counts, mirror,
 // maxpool and convt2 geometry, heads and logvar clamping, mlp, geometry errors, and equivalence
-// (parameter counts and layer sequences) with the five reference models of the Python peer.
+// (parameter counts and layer sequences) with the five reference models of the Python peer. The
+// decoder's transposed convolutions computed as ordinary ones: test_transposed_conv.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,21 +14,11 @@
 #include "vae/config/config.h"
 #include "vae/base/errors.h"
 #include "vae/model/model.h"
-#include "vae/model/transposed_conv.h"
+#include "model_support.h"
 
 namespace {
 
-vae::ModelOptions options(int64_t size, int64_t channels, std::vector<int64_t> dims, int64_t kernel,
-                          int64_t padding) {
-  vae::ModelOptions o;
-  o.image_size = size;
-  o.channels = channels;
-  o.hidden_dims = std::move(dims);
-  o.kernel_size = {kernel};
-  o.padding = {padding};
-  o.latent_dim = 6;
-  return o;
-}
+using vae_test::conv_options;
 
 int64_t parameter_count(const vae::VAE& model) {
   int64_t total = 0;
@@ -115,7 +106,7 @@ class ModelShapes : public ::testing::TestWithParam<ShapeCase> {};
 TEST_P(ModelShapes, ForwardKeepsInputShape) {
   const auto& c = GetParam();
   torch::manual_seed(0);
-  vae::VAE model(options(c.size, c.channels, c.dims, c.kernel, c.padding));
+  vae::VAE model(conv_options(c.size, c.channels, c.dims, c.kernel, c.padding));
   const auto x = torch::rand({3, c.channels, c.size, c.size});
   const vae::VaeOutput out = model->forward(x);
   EXPECT_EQ(out.reconstruction.sizes(), x.sizes());
@@ -132,7 +123,15 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(ShapeCase{32, 1, 4, 1, {8, 16, 32}}, ShapeCase{32, 3, 4, 1, {8, 16}},
                       ShapeCase{28, 1, 4, 1, {8, 16}}, ShapeCase{64, 3, 4, 1, {4, 8, 8, 8}},
                       ShapeCase{28, 1, 3, 1, {8, 16, 16}},  // 28 -> 14 -> 7 -> 4 and back
-                      ShapeCase{48, 3, 3, 1, {8, 16}}, ShapeCase{17, 1, 3, 1, {4, 4}}));
+                      ShapeCase{48, 3, 3, 1, {8, 16}}, ShapeCase{17, 1, 3, 1, {4, 4}}),
+    // s32c1_k4p1_8_16_32: image size, channels, kernel, padding, then the hidden widths.
+    [](const ::testing::TestParamInfo<ShapeCase>& info) {
+      const auto& c = info.param;
+      std::string name = "s" + std::to_string(c.size) + "c" + std::to_string(c.channels) + "_k" +
+                         std::to_string(c.kernel) + "p" + std::to_string(c.padding);
+      for (int64_t dim : c.dims) name += "_" + std::to_string(dim);
+      return name;
+    });
 
 // Every combination of the conv options, at several sizes and channel counts.
 struct ComboCase {
@@ -214,17 +213,17 @@ INSTANTIATE_TEST_SUITE_P(Options, ModelCombos, ::testing::ValuesIn(combo_cases()
 
 TEST(Model, TooManyBlocksForTheImageIsAConfigError) {
   const auto message =
-      config_error_of([] { vae::VAE model(options(8, 1, {4, 4, 4, 4, 4, 4}, 4, 0)); });
+      config_error_of([] { vae::VAE model(conv_options(8, 1, {4, 4, 4, 4, 4, 4}, 4, 0)); });
   EXPECT_NE(message.find("model.hidden_dims"), std::string::npos) << message;
 }
 
 TEST(Model, KernelLargerThanTheImageNamesTheKernelKey) {
-  const auto message = config_error_of([] { vae::VAE model(options(8, 1, {4}, 11, 0)); });
+  const auto message = config_error_of([] { vae::VAE model(conv_options(8, 1, {4}, 11, 0)); });
   EXPECT_NE(message.find("model.kernel_size"), std::string::npos) << message;
 }
 
 TEST(Model, EncoderSpatialSizesFollowEachBlocksGeometry) {
-  auto o = options(28, 1, {4, 8, 8}, 3, 1);
+  auto o = conv_options(28, 1, {4, 8, 8}, 3, 1);
   o.stride = {2};
   EXPECT_EQ(vae::encoder_spatial_sizes(o), (std::vector<int64_t>{28, 14, 7, 4}));
   o.kernel_size = {4, 3, 3};
@@ -239,7 +238,7 @@ TEST(Model, EncoderSpatialSizesFollowEachBlocksGeometry) {
 }
 
 TEST(Model, PerBlockKernelStrideAndPaddingLists) {
-  auto o = options(32, 3, {8, 16, 32}, 4, 1);
+  auto o = conv_options(32, 3, {8, 16, 32}, 4, 1);
   o.kernel_size = {5, 4, 3};
   o.stride = {1, 2, 2};
   o.padding = {2, 1, 1};
@@ -257,7 +256,7 @@ TEST(Model, PerBlockKernelStrideAndPaddingLists) {
 }
 
 TEST(Model, SingleValuesAreBroadcastToEveryBlock) {
-  vae::VAE model(options(32, 1, {4, 8, 8}, 3, 1));
+  vae::VAE model(conv_options(32, 1, {4, 8, 8}, 3, 1));
   EXPECT_EQ(model->options().kernel_size, (std::vector<int64_t>{3, 3, 3}));
   EXPECT_EQ(model->options().stride, (std::vector<int64_t>{2, 2, 2}));
   EXPECT_EQ(model->options().padding, (std::vector<int64_t>{1, 1, 1}));
@@ -265,7 +264,7 @@ TEST(Model, SingleValuesAreBroadcastToEveryBlock) {
 
 TEST(Model, WrongLengthPerBlockListIsAConfigError) {
   for (const char* key : {"model.kernel_size", "model.stride", "model.padding"}) {
-    auto o = options(32, 1, {4, 8, 8}, 3, 1);
+    auto o = conv_options(32, 1, {4, 8, 8}, 3, 1);
     const std::vector<int64_t> two = {3, 3};
     if (std::string(key) == "model.kernel_size") o.kernel_size = two;
     if (std::string(key) == "model.stride") o.stride = two;
@@ -280,7 +279,7 @@ TEST(Model, MaxpoolMirrorThatCannotLandOnTheEncoderSizeIsAConfigError) {
   // A strided mirror always lands: output_padding is the remainder the conv floored away, which is
   // below the stride. A maxpool encoder's mirror only inverts the pools, so a conv that shrinks
   // the map cannot be mirrored: k3 s1 p0 + pool on 16 gives 16 -> 14 -> 7, and k2 s2 gives 14.
-  auto o = options(16, 1, {4}, 3, 0);
+  auto o = conv_options(16, 1, {4}, 3, 0);
   o.stride = {1};
   o.downsample = "maxpool";
   const auto message = config_error_of([&] { vae::VAE model(o); });
@@ -289,7 +288,7 @@ TEST(Model, MaxpoolMirrorThatCannotLandOnTheEncoderSizeIsAConfigError) {
 }
 
 TEST(Model, Convt2NeedsSizesThatHalveExactly) {
-  auto o = options(28, 1, {4, 8, 8}, 3, 1);  // 28 -> 14 -> 7 -> 4
+  auto o = conv_options(28, 1, {4, 8, 8}, 3, 1);  // 28 -> 14 -> 7 -> 4
   o.upsample = "convt2";
   const auto message = config_error_of([&] { vae::VAE model(o); });
   EXPECT_NE(message.find("model.upsample=convt2"), std::string::npos) << message;
@@ -300,7 +299,7 @@ TEST(Model, Convt2NeedsSizesThatHalveExactly) {
 }
 
 TEST(Model, MaxpoolWithConvt2Geometry) {
-  auto o = options(32, 3, {4, 8, 16}, 3, 1);
+  auto o = conv_options(32, 3, {4, 8, 16}, 3, 1);
   o.stride = {1};
   o.downsample = "maxpool";
   o.upsample = "convt2";
@@ -323,7 +322,7 @@ TEST(Model, MaxpoolWithConvt2Geometry) {
 }
 
 TEST(Model, Convt2OnAStridedEncoder) {
-  auto o = options(32, 1, {4, 8}, 4, 1);  // 32 -> 16 -> 8
+  auto o = conv_options(32, 1, {4, 8}, 4, 1);  // 32 -> 16 -> 8
   o.upsample = "convt2";
   vae::VAE model(o);
   const auto l = layers(model);
@@ -332,7 +331,7 @@ TEST(Model, Convt2OnAStridedEncoder) {
 }
 
 TEST(Model, NormPositionOrdersBatchNormAndActivation) {
-  auto o = options(16, 1, {4, 8}, 4, 1);
+  auto o = conv_options(16, 1, {4, 8}, 4, 1);
   o.batch_norm = true;
   vae::VAE before(o);
   auto l = layers(before);
@@ -350,7 +349,7 @@ TEST(Model, NormPositionOrdersBatchNormAndActivation) {
 }
 
 TEST(Model, RefineBlockKeepsTheChannelsThenConvsToTheImage) {
-  auto o = options(32, 3, {8, 16}, 4, 1);
+  auto o = conv_options(32, 3, {8, 16}, 4, 1);
   o.refine = true;
   vae::VAE model(o);
   const auto l = layers(model);
@@ -365,7 +364,7 @@ TEST(Model, RefineBlockKeepsTheChannelsThenConvsToTheImage) {
 // Heads
 
 TEST(Model, SplitHeadIsOneLayerWhoseHalvesAreMuAndLogvar) {
-  auto o = options(16, 1, {4, 8}, 4, 1);  // 16 -> 8 -> 4: 8 * 16 = 128 features
+  auto o = conv_options(16, 1, {4, 8}, 4, 1);  // 16 -> 8 -> 4: 8 * 16 = 128 features
   o.head = "split";
   torch::manual_seed(4);
   vae::VAE split(o);
@@ -393,7 +392,7 @@ TEST(Model, SplitHeadIsOneLayerWhoseHalvesAreMuAndLogvar) {
 }
 
 TEST(Model, LogvarClampBoundsTheEncoderOutput) {
-  auto o = options(16, 1, {4, 8}, 4, 1);
+  auto o = conv_options(16, 1, {4, 8}, 4, 1);
   torch::manual_seed(5);
   vae::VAE free_model(o);
   o.logvar_clamp = 0.01;
@@ -441,58 +440,6 @@ TEST(Model, MlpFlattensAndMirrorsTheWidths) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Transposed convolutions computed as ordinary ones (the decoder's CPU path)
-
-struct TransposedGeometry {
-  int64_t kernel, stride, padding, output_padding, side;
-};
-
-class TransposedViaConv : public ::testing::TestWithParam<TransposedGeometry> {};
-
-TEST_P(TransposedViaConv, SameOutputAndGradientsAsConvTranspose2d) {
-  const auto g = GetParam();
-  torch::manual_seed(3);
-  const auto x = torch::randn({3, 5, g.side, g.side}, torch::requires_grad());
-  const auto weight = torch::randn({5, 4, g.kernel, g.kernel}, torch::requires_grad());
-  const auto bias = torch::randn({4}, torch::requires_grad());
-  const auto expected = torch::conv_transpose2d(x, weight, bias, g.stride, g.padding, g.output_padding);
-  const auto actual = vae::conv_transpose2d_via_conv(x, weight, bias, g.stride, g.padding, g.output_padding);
-  ASSERT_EQ(actual.sizes(), expected.sizes());
-  EXPECT_TRUE(torch::allclose(actual, expected, /*rtol=*/1e-4, /*atol=*/1e-4));
-  const auto upstream = torch::randn_like(expected);
-  const auto want = torch::autograd::grad({expected}, {x, weight, bias}, {upstream});
-  const auto got = torch::autograd::grad({actual}, {x, weight, bias}, {upstream});
-  for (size_t i = 0; i < want.size(); ++i) {
-    EXPECT_TRUE(torch::allclose(got[i], want[i], /*rtol=*/1e-4, /*atol=*/1e-3))
-        << "gradient " << i << " differs by " << (got[i] - want[i]).abs().max().item<double>();
-  }
-}
-
-// The decoders the presets build: mirror of k4 s2 p1, of k3 s2 p1 (output padding 1), k2 s2,
-// and a stride-1 refinement-like geometry.
-INSTANTIATE_TEST_SUITE_P(Geometries, TransposedViaConv,
-                         ::testing::Values(TransposedGeometry{4, 2, 1, 0, 4}, TransposedGeometry{3, 2, 1, 1, 5},
-                                           TransposedGeometry{2, 2, 0, 0, 3}, TransposedGeometry{3, 1, 1, 0, 6},
-                                           TransposedGeometry{4, 2, 1, 1, 1}));
-
-TEST(Model, DecoderGivesTheSameImagesWithAndWithoutTheConvPath) {
-  vae::ModelOptions o = options(32, 3, {8, 16, 32}, 3, 1);
-  o.stride = {2};
-  o.batch_norm = true;
-  vae::VAE model(o);
-  model->eval();
-  torch::NoGradGuard no_grad;
-  const auto z = torch::randn({4, o.latent_dim});
-  const auto fast = model->decode(z);
-  auto& context = at::globalContext();
-  const bool enabled = context.userEnabledMkldnn();
-  context.setUserEnabledMkldnn(false);  // the decoder falls back to torch's conv_transpose2d
-  const auto plain = model->decode(z);
-  context.setUserEnabledMkldnn(enabled);
-  EXPECT_TRUE(torch::allclose(fast, plain, /*rtol=*/1e-4, /*atol=*/1e-5));
-}
-
-// ---------------------------------------------------------------------------------------------
 // Arithmetic of one forward pass (what `vae bench train` turns into FLOP/s)
 
 TEST(Model, MultiplyAddsOfAnMlpAreItsWeightCounts) {
@@ -508,7 +455,7 @@ TEST(Model, MultiplyAddsOfAnMlpAreItsWeightCounts) {
 
 TEST(Model, MultiplyAddsOfAConvNetCountEachWeightPerOutputOrInputPixel) {
   // The peer's "lance" model: 3x32x32, conv 32-64-128 k4 s2 p1 (32 -> 16 -> 8 -> 4), latent 64.
-  vae::ModelOptions o = options(32, 3, {32, 64, 128}, 4, 1);
+  vae::ModelOptions o = conv_options(32, 3, {32, 64, 128}, 4, 1);
   o.latent_dim = 64;
   o.likelihood = "gaussian";
   vae::VAE model(o);
@@ -526,7 +473,7 @@ TEST(Model, MultiplyAddsOfAConvNetCountEachWeightPerOutputOrInputPixel) {
 
 TEST(Model, EvalModeDecodesTheMean) {
   torch::manual_seed(1);
-  vae::VAE model(options(16, 1, {4, 8}, 4, 1));
+  vae::VAE model(conv_options(16, 1, {4, 8}, 4, 1));
   model->eval();
   const auto x = torch::rand({2, 1, 16, 16});
   const auto a = model->forward(x).reconstruction;
@@ -539,7 +486,7 @@ TEST(Model, EvalModeDecodesTheMean) {
 }
 
 TEST(Model, GaussianOutputMatchesDataRange) {
-  auto o = options(16, 3, {4, 8}, 4, 1);
+  auto o = conv_options(16, 3, {4, 8}, 4, 1);
   o.likelihood = "gaussian";
   o.range = "symmetric";
   vae::VAE tanh_model(o);
@@ -555,14 +502,14 @@ TEST(Model, GaussianOutputMatchesDataRange) {
 
 TEST(Model, BernoulliDecoderEmitsLogitsAndToImageAppliesSigmoid) {
   torch::manual_seed(2);
-  vae::VAE model(options(16, 1, {4, 8}, 4, 1));
+  vae::VAE model(conv_options(16, 1, {4, 8}, 4, 1));
   const auto z = torch::randn({3, 6}) * 5;
   const auto logits = model->decode(z);
   EXPECT_TRUE(torch::allclose(model->to_image(logits), torch::sigmoid(logits)));
 }
 
 TEST(Model, BatchNormAndActivationsBuild) {
-  auto o = options(32, 3, {8, 16}, 4, 1);
+  auto o = conv_options(32, 3, {8, 16}, 4, 1);
   o.batch_norm = true;
   for (const char* activation : {"relu", "leaky_relu", "silu"}) {
     o.activation = activation;
@@ -576,13 +523,13 @@ TEST(Model, BatchNormAndActivationsBuild) {
 }
 
 TEST(Model, UnknownOptionValuesAreConfigErrors) {
-  auto o = options(16, 1, {4}, 4, 1);
+  auto o = conv_options(16, 1, {4}, 4, 1);
   o.head = "three";
   EXPECT_NE(config_error_of([&] { vae::VAE m(o); }).find("model.head"), std::string::npos);
-  o = options(16, 1, {4}, 4, 1);
+  o = conv_options(16, 1, {4}, 4, 1);
   o.activation = "gelu";
   EXPECT_NE(config_error_of([&] { vae::VAE m(o); }).find("model.activation"), std::string::npos);
-  o = options(16, 1, {}, 4, 1);
+  o = conv_options(16, 1, {}, 4, 1);
   EXPECT_NE(config_error_of([&] { vae::VAE m(o); }).find("model.hidden_dims"), std::string::npos);
 }
 
