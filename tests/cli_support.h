@@ -1,5 +1,6 @@
 // Helpers shared by the tests that run the real `vae` program (VAE_BINARY): run it and capture
-// its output, start it in the background, make fresh working folders.
+// its output, start it in the background, make fresh working folders, and the CTest fixtures: a
+// run that `vae` trains once and several tests work on (FixtureTest).
 #pragma once
 
 #include <fcntl.h>
@@ -11,10 +12,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "test_files.h"
@@ -99,5 +103,97 @@ inline pid_t spawn_vae(const fs::path& cwd, const std::vector<std::string>& args
   posix_spawn_file_actions_destroy(&actions);
   return failed ? -1 : pid;
 }
+
+// The CTest fixtures of the CLI suites (tests/CMakeLists.txt): each is one `vae` command, run in a
+// folder holding tiny_config(changes) as tiny.json. ctest makes each once per run
+// (CliFixture.<name>, through vae_cli_fixture); a test run on its own makes what is missing.
+struct Fixture {
+  std::string name;
+  nlohmann::json changes;  // over tiny_config()
+  std::vector<std::string> args;
+};
+
+// tiny_config() with 4 batches of 32 per epoch, one epoch: a run takes well under a second.
+inline const nlohmann::json kSweepChanges = nlohmann::json::parse(R"({
+  "data": {"train_size": 128, "val_size": 32},
+  "train": {"epochs": 1, "max_steps": 4, "grid_images": 4}
+})");
+
+inline const std::vector<Fixture>& fixtures() {
+  static const std::vector<Fixture> all = {
+      // Chain and Latent: tiny_config() as it is, 2 epochs of 8 steps.
+      {"tiny_run", nlohmann::json::object(), {"train", "--config", "tiny.json"}},
+      // Plot: 2 epochs of 4 steps, a training row every 2 steps: a few seconds.
+      {"plot_run", nlohmann::json::parse(R"({"data": {"train_size": 128, "val_size": 32}, "train": {"grid_images": 4}})"),
+       {"train", "--config", "tiny.json"}},
+      // EvalCli: more training images and a test split of 80, into the folder `run`.
+      {"eval_run",
+       nlohmann::json::parse(R"({"data": {"train_size": 512, "val_size": 96, "test_size": 80},
+                                 "train": {"log_every": 4, "grid_images": 4}})"),
+       {"train", "--config", "tiny.json", "--out", "run"}},
+      // SweepGrid: a 2 x 2 grid into the folder `sweep`.
+      {"sweep_grid", kSweepChanges,
+       {"sweep", "--config", "tiny.json", "--grid", "model.latent_dim=2,4", "--grid", "loss.beta=0.5,1", "--out", "sweep"}},
+  };
+  return all;
+}
+
+// VAE_FIXTURE_DIR/<name>: where fixture `name` is made.
+inline fs::path fixture_dir(const std::string& name) { return fs::path(VAE_FIXTURE_DIR) / name; }
+
+// Makes fixture `name` anew: runs its command in <name>.tmp.<pid> beside the final folder, records
+// the exit status in .code (stdout and stderr are in .stdout and .stderr), then renames the folder
+// into place, replacing a stale one. Returns what the command returned.
+inline Result make_fixture(const std::string& name) {
+  const auto recipe = std::find_if(fixtures().begin(), fixtures().end(),
+                                   [&](const Fixture& fixture) { return fixture.name == name; });
+  if (recipe == fixtures().end()) throw std::invalid_argument("no CLI test fixture named '" + name + "'");
+  const fs::path dir = fixture_dir(name);
+  const fs::path building = dir.string() + ".tmp." + std::to_string(::getpid());
+  fs::remove_all(building);
+  fs::create_directories(building);
+  write_tiny_config(building, recipe->changes);
+  const Result result = vae_run(building, recipe->args);
+  std::ofstream(building / ".code") << result.code;
+  fs::remove_all(dir);
+  std::error_code taken;
+  fs::rename(building, dir, taken);
+  if (taken) fs::remove_all(building);  // another process has just made it
+  return result;
+}
+
+// What fixture `name` holds: made when missing or older than `vae` or this test program (a test
+// run on its own, outside ctest); the exit status and output of its command are returned.
+inline Result fixture_result(const std::string& name) {
+  const fs::path dir = fixture_dir(name), code = dir / ".code";
+  const auto newer_than_code = [&](const fs::path& program) {
+    return fs::last_write_time(program) > fs::last_write_time(code);
+  };
+  if (!fs::exists(code) || newer_than_code(VAE_BINARY) || newer_than_code(fs::read_symlink("/proc/self/exe"))) {
+    make_fixture(name);
+  }
+  Result result;
+  result.code = std::stoi(read_bytes(code));
+  result.out = read_bytes(dir / ".stdout");
+  result.err = read_bytes(dir / ".stderr");
+  return result;
+}
+
+// The base of a suite whose tests work on one CTest fixture: before each test, *dir_ is a fresh
+// copy of the fixture's folder (the test may write into it) and train_ what its command returned.
+class FixtureTest : public ::testing::Test {
+ protected:
+  explicit FixtureTest(std::string fixture) : fixture_(std::move(fixture)) {}
+  void SetUp() override {
+    train_.emplace(fixture_result(fixture_));
+    dir_.emplace(fresh_dir(fixture_));
+    fs::copy(fixture_dir(fixture_), *dir_, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  }
+  std::optional<fs::path> dir_;
+  std::optional<Result> train_;
+
+ private:
+  std::string fixture_;
+};
 
 }  // namespace vae_test

@@ -57,22 +57,11 @@ std::string loss_columns(const std::string& row) {
   return fields[3] + "," + fields[4] + "," + fields[5] + "," + fields[6];
 }
 
-class Chain : public ::testing::Test {
+// Each test works on its own copy of the CTest fixture tiny_run: `vae train` on tiny_config().
+class Chain : public FixtureTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new fs::path(fresh_dir("chain"));
-    write_tiny_config(*dir_);
-    train_ = new Result(vae_run(*dir_, {"train", "--config", "tiny.json"}));
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    delete train_;
-  }
-  static fs::path* dir_;
-  static Result* train_;
+  Chain() : FixtureTest("tiny_run") {}
 };
-fs::path* Chain::dir_ = nullptr;
-Result* Chain::train_ = nullptr;
 
 TEST_F(Chain, TrainWritesTheRunDirectory) {
   ASSERT_EQ(train_->code, 0) << train_->err;

@@ -19,21 +19,17 @@ namespace {
 namespace fs = std::filesystem;
 using namespace vae_test;
 
-// tiny_config() with more training images and a test split of 80.
-const nlohmann::json kEvalChanges = {{"data", {{"train_size", 512}, {"val_size", 96}, {"test_size", 80}}},
-                                     {"train", {{"log_every", 4}, {"grid_images", 4}}}};
-
-class EvalCli : public ::testing::Test {
+// Each test works on its own copy of the CTest fixture eval_run: `vae train --out run` on
+// tiny_config() with more training images and a test split of 80 (cli_support.h).
+class EvalCli : public FixtureTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new fs::path(fresh_dir("eval"));
-    write_tiny_config(*dir_, kEvalChanges);
-    const Result train = vae_run(*dir_, {"train", "--config", "tiny.json", "--out", "run"});
-    ASSERT_EQ(train.code, 0) << train.err;
+  EvalCli() : FixtureTest("eval_run") {}
+  void SetUp() override {
+    FixtureTest::SetUp();
+    ASSERT_EQ(train_->code, 0) << train_->err;
   }
-  static void TearDownTestSuite() { delete dir_; }
-  static std::string checkpoint() { return (*dir_ / "run" / "checkpoints" / "last.pt").string(); }
-  static nlohmann::json evaluate(const std::vector<std::string>& extra, const std::string& json_name) {
+  std::string checkpoint() const { return (*dir_ / "run" / "checkpoints" / "last.pt").string(); }
+  nlohmann::json evaluate(const std::vector<std::string>& extra, const std::string& json_name) const {
     std::vector<std::string> args = {"eval", "--ckpt", checkpoint(), "--json", json_name};
     args.insert(args.end(), extra.begin(), extra.end());
     const Result result = vae_run(*dir_, args);
@@ -41,9 +37,7 @@ class EvalCli : public ::testing::Test {
     EXPECT_NE(result.out.find("negative ELBO"), std::string::npos) << result.out;
     return nlohmann::json::parse(read_bytes(*dir_ / json_name));
   }
-  static fs::path* dir_;
 };
-fs::path* EvalCli::dir_ = nullptr;
 
 TEST_F(EvalCli, FiguresAreConsistentAndSeeded) {
   const auto r = evaluate({"--iw-samples", "20"}, "a.json");

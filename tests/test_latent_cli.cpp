@@ -109,24 +109,17 @@ size_t files_containing(const fs::path& dir, const std::string& needle) {
   return count;
 }
 
-class Latent : public ::testing::Test {
+// Each test works on its own copy of the CTest fixture tiny_run (`vae train` on tiny_config()),
+// with two pictures a.png and b.png beside it.
+class Latent : public FixtureTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new fs::path(fresh_dir("latent"));
-    write_tiny_config(*dir_);
-    train_ = new Result(vae_run(*dir_, {"train", "--config", "tiny.json"}));
+  Latent() : FixtureTest("tiny_run") {}
+  void SetUp() override {
+    FixtureTest::SetUp();
     write_picture(*dir_ / "a.png", 2, 3, 9, 12);
     write_picture(*dir_ / "b.png", 8, 6, 15, 10);
   }
-  static void TearDownTestSuite() {
-    delete dir_;
-    delete train_;
-  }
-  static fs::path* dir_;
-  static Result* train_;
 };
-fs::path* Latent::dir_ = nullptr;
-Result* Latent::train_ = nullptr;
 
 TEST_F(Latent, SampleAroundStartsWithThePictureAndDrawsFromItsPosterior) {
   ASSERT_EQ(train_->code, 0) << train_->err;

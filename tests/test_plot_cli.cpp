@@ -18,9 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace vae_test;
 
-// tiny_config() with 2 epochs of 4 steps, a training row every 2 steps: a few seconds.
-const nlohmann::json kPlotChanges = {{"data", {{"train_size", 128}, {"val_size", 32}}}, {"train", {{"grid_images", 4}}}};
-
 uint32_t big_endian(const std::string& bytes, size_t at) {
   return (uint32_t(uint8_t(bytes[at])) << 24) | (uint32_t(uint8_t(bytes[at + 1])) << 16) |
          (uint32_t(uint8_t(bytes[at + 2])) << 8) | uint32_t(uint8_t(bytes[at + 3]));
@@ -55,24 +52,17 @@ bool holds_png(const fs::path& dir) {
   return false;
 }
 
-class Plot : public ::testing::Test {
+// Each test works on its own copy of the CTest fixture plot_run: `vae train` of 2 epochs of 4
+// steps, a training row every 2 steps (cli_support.h).
+class Plot : public FixtureTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new fs::path(fresh_dir("plot"));
-    write_tiny_config(*dir_, kPlotChanges);
-    train_ = new Result(vae_run(*dir_, {"train", "--config", "tiny.json"}));
+  Plot() : FixtureTest("plot_run") {}
+  void SetUp() override {
+    FixtureTest::SetUp();
     const fs::path curves = *dir_ / "runs" / "tiny" / "curves.png";
     if (fs::exists(curves)) fs::copy_file(curves, *dir_ / "trainer_curves.png");  // before `vae plot` redraws it
   }
-  static void TearDownTestSuite() {
-    delete dir_;
-    delete train_;
-  }
-  static fs::path* dir_;
-  static Result* train_;
 };
-fs::path* Plot::dir_ = nullptr;
-Result* Plot::train_ = nullptr;
 
 TEST_F(Plot, DrawsTheNewestRunsCurvesIntoItsFolder) {
   ASSERT_EQ(train_->code, 0) << train_->err;

@@ -23,11 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace vae_test;
 
-// tiny_config() with 4 batches of 32 per epoch, one epoch: a run takes well under a second.
-void write_config(const fs::path& dir) {
-  write_tiny_config(dir, {{"data", {{"train_size", 128}, {"val_size", 32}}},
-                          {"train", {{"epochs", 1}, {"max_steps", 4}, {"grid_images", 4}}}});
-}
+// tiny_config() with 4 batches of 32 per epoch, one epoch (kSweepChanges).
+void write_config(const fs::path& dir) { write_tiny_config(dir, kSweepChanges); }
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -74,24 +71,13 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-class SweepGrid : public ::testing::Test {
+// Each test works on its own copy of the CTest fixture sweep_grid: `vae sweep --grid
+// model.latent_dim=2,4 --grid loss.beta=0.5,1 --out sweep` (cli_support.h).
+class SweepGrid : public FixtureTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new fs::path(fresh_dir("grid"));
-    write_config(*dir_);
-    result_ = new Result(vae_run(*dir_, {"sweep", "--config", "tiny.json", "--grid",
-                                         "model.latent_dim=2,4", "--grid", "loss.beta=0.5,1",
-                                         "--out", "sweep"}));
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    delete result_;
-  }
-  static fs::path* dir_;
-  static Result* result_;
+  SweepGrid() : FixtureTest("sweep_grid") {}
+  const std::optional<Result>& result_ = train_;  // what `vae sweep` returned
 };
-fs::path* SweepGrid::dir_ = nullptr;
-Result* SweepGrid::result_ = nullptr;
 
 const std::vector<std::string> kGridRuns = {"01-latent_dim=2_beta=0.5", "02-latent_dim=2_beta=1",
                                             "03-latent_dim=4_beta=0.5", "04-latent_dim=4_beta=1"};
