@@ -32,7 +32,7 @@ void train_step(vae::VAE& model, torch::optim::Optimizer& optimizer) {
   model->train();
   const auto x = torch::rand({4, 1, 16, 16});
   const auto out = model->forward(x);
-  auto terms = vae::elbo_terms(out.reconstruction, x, out.mu, out.logvar, "bernoulli", 1.0);
+  auto terms = vae::elbo_terms(out.reconstruction, x, out.mu, out.logvar, vae::Likelihood::Bernoulli, 1.0);
   optimizer.zero_grad();
   terms.loss.backward();
   optimizer.step();

@@ -31,10 +31,10 @@ std::string config_error(F&& f) {
 
 TEST(Config, DefaultsResolveToTypedConfig) {
   const vae::Config config = vae::config_from_json(vae::default_config_json());
-  EXPECT_EQ(config.data.dataset, "shapes");
+  EXPECT_EQ(vae::to_string(config.data.dataset), "shapes");
   EXPECT_EQ(config.data.image_size, 32);
   EXPECT_EQ(config.model.hidden_dims, (std::vector<int64_t>{32, 64, 128}));
-  EXPECT_EQ(config.loss.likelihood, "bernoulli");
+  EXPECT_EQ(vae::to_string(config.loss.likelihood), "bernoulli");
   EXPECT_DOUBLE_EQ(config.loss.beta, 1.0);
   EXPECT_EQ(config.train.max_steps, 0);
 }
@@ -143,7 +143,7 @@ TEST(Config, SetOverridesParseNumbersListsAndBareStrings) {
   EXPECT_EQ(config.train.epochs, 3);
   EXPECT_DOUBLE_EQ(config.optim.lr, 3e-4);
   EXPECT_EQ(config.model.hidden_dims, (std::vector<int64_t>{8, 16}));
-  EXPECT_EQ(config.optim.name, "adamw");
+  EXPECT_EQ(vae::to_string(config.optim.name), "adamw");
   EXPECT_TRUE(config.model.batch_norm);
   EXPECT_EQ(config.name, "quoted");
 }
@@ -185,7 +185,7 @@ TEST(Config, BernoulliNeedsUnitRange) {
 TEST(Config, PresetShapesConfigIsValid) {
   const json resolved = vae::load_config_json(std::string(VAE_TEST_SOURCE_DIR) + "/configs/shapes.json", {});
   const vae::Config config = vae::config_from_json(resolved);
-  EXPECT_EQ(config.data.dataset, "shapes");
+  EXPECT_EQ(vae::to_string(config.data.dataset), "shapes");
 }
 
 }  // namespace

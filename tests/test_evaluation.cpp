@@ -97,12 +97,12 @@ TEST(Evaluation, LikelihoodsAreNormalisedDensities) {
   // Gaussian: N(x; mean, 1/2 I) per image.
   const auto expected = vae::diagonal_gaussian_log_density(x.flatten(1), mean.flatten(1),
                                                            torch::full({16}, std::log(0.5)));
-  EXPECT_TRUE(torch::allclose(vae::log_likelihood_per_item(mean, x, "gaussian"), expected, 1e-5, 1e-4));
+  EXPECT_TRUE(torch::allclose(vae::log_likelihood_per_item(mean, x, vae::Likelihood::Gaussian), expected, 1e-5, 1e-4));
   // Bernoulli: sum of log sigmoid(l) where x = 1 and log(1 - sigmoid(l)) where x = 0.
   const auto logits = torch::randn({2, 1, 4, 4}), bits = torch::bernoulli(torch::full({2, 1, 4, 4}, 0.5));
   const auto p = torch::sigmoid(logits);
   const auto manual = (bits * torch::log(p) + (1 - bits) * torch::log(1 - p)).flatten(1).sum(1);
-  EXPECT_TRUE(torch::allclose(vae::log_likelihood_per_item(logits, bits, "bernoulli"), manual, 1e-5, 1e-4));
+  EXPECT_TRUE(torch::allclose(vae::log_likelihood_per_item(logits, bits, vae::Likelihood::Bernoulli), manual, 1e-5, 1e-4));
 }
 
 TEST(Evaluation, ActiveUnitsCountDimensionsWhoseMeanVaries) {

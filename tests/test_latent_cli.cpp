@@ -267,7 +267,7 @@ TEST_F(Latent, EncodeWritesCsvAndNpyWithTheFileNames) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> pictures;
   for (const auto& file : files) pictures.push_back(vae::load_fitted_image((dir / file).string(), config, nullptr));
-  const auto [mu, logvar] = model->encode(vae::to_model_input(torch::stack(pictures), torch::kCPU, "unit"));
+  const auto [mu, logvar] = model->encode(vae::to_model_input(torch::stack(pictures), torch::kCPU, vae::PixelRange::Unit));
   std::vector<std::vector<float>> csv_values;
   for (size_t i = 0; i < files.size(); ++i) {
     std::stringstream row(lines[i + 1]);

@@ -69,11 +69,11 @@ TEST(Loader, BatchesAreIndependentOfThreadCount) {
 
 TEST(Loader, ModelInputRanges) {
   const auto batch = torch::tensor({0, 255, 51}, torch::kUInt8).view({1, 1, 1, 3});
-  const auto unit = vae::to_model_input(batch, torch::kCPU, "unit");
+  const auto unit = vae::to_model_input(batch, torch::kCPU, vae::PixelRange::Unit);
   EXPECT_TRUE(torch::allclose(unit.flatten(), torch::tensor({0.0f, 1.0f, 0.2f})));
-  const auto symmetric = vae::to_model_input(batch, torch::kCPU, "symmetric");
+  const auto symmetric = vae::to_model_input(batch, torch::kCPU, vae::PixelRange::Symmetric);
   EXPECT_TRUE(torch::allclose(symmetric.flatten(), torch::tensor({-1.0f, 1.0f, -0.6f})));
-  EXPECT_TRUE(torch::allclose(vae::to_unit_range(symmetric, "symmetric"), unit));
+  EXPECT_TRUE(torch::allclose(vae::to_unit_range(symmetric, vae::PixelRange::Symmetric), unit));
 }
 
 TEST(Loader, DynamicBinarisationDrawsFreshBinaryImages) {

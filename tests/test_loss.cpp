@@ -27,7 +27,7 @@ TEST(Loss, GaussianReconIsSquaredErrorSummedOverPixels) {
   auto recon = torch::zeros({2, 1, 2, 2});
   recon[0].fill_(0.5);  // 4 pixels * 0.25 = 1.0
   recon[1][0][0][0] = 2.0;  // 4.0
-  const auto per_item = vae::recon_per_item(recon, target, "gaussian");
+  const auto per_item = vae::recon_per_item(recon, target, vae::Likelihood::Gaussian);
   EXPECT_NEAR(per_item[0].item<double>(), 1.0, 1e-6);
   EXPECT_NEAR(per_item[1].item<double>(), 4.0, 1e-6);
 }
@@ -37,13 +37,13 @@ TEST(Loss, BernoulliReconIsBceOnLogits) {
   const auto target = torch::tensor({1.0f, 0.0f, 1.0f, 0.0f}).view({1, 1, 2, 2});
   const auto logits = torch::tensor({0.0f, 0.0f, std::log(3.0f), std::log(3.0f)}).view({1, 1, 2, 2});
   const double expected = 2 * std::log(2.0) - std::log(0.75) - std::log(0.25);
-  EXPECT_NEAR(vae::recon_per_item(logits, target, "bernoulli").item<double>(), expected, 1e-5);
+  EXPECT_NEAR(vae::recon_per_item(logits, target, vae::Likelihood::Bernoulli).item<double>(), expected, 1e-5);
 }
 
 TEST(Loss, BernoulliIsStableForLargeLogits) {
   const auto target = torch::ones({1, 1, 1, 1});
   const auto logits = torch::full({1, 1, 1, 1}, -200.0f);
-  EXPECT_NEAR(vae::recon_per_item(logits, target, "bernoulli").item<double>(), 200.0, 1e-3);
+  EXPECT_NEAR(vae::recon_per_item(logits, target, vae::Likelihood::Bernoulli).item<double>(), 200.0, 1e-3);
 }
 
 TEST(Loss, TermsAverageOverBatchAndWeightKlByBeta) {
@@ -52,7 +52,7 @@ TEST(Loss, TermsAverageOverBatchAndWeightKlByBeta) {
   recon[0].fill_(1.0);  // item 0: recon 2, item 1: recon 0 -> mean 1
   const auto mu = torch::tensor({{2.0f}, {0.0f}});  // item 0: KL 2, item 1: KL 0 -> mean 1
   const auto logvar = torch::zeros({2, 1});
-  const vae::ElboTerms terms = vae::elbo_terms(recon, target, mu, logvar, "gaussian", /*beta=*/4.0);
+  const vae::ElboTerms terms = vae::elbo_terms(recon, target, mu, logvar, vae::Likelihood::Gaussian, /*beta=*/4.0);
   EXPECT_NEAR(terms.recon.item<double>(), 1.0, 1e-6);
   EXPECT_NEAR(terms.kl.item<double>(), 1.0, 1e-6);
   EXPECT_NEAR(terms.loss.item<double>(), 1.0 + 4.0 * 1.0, 1e-6);
@@ -88,10 +88,10 @@ TEST(LossReductions, PresetConventionsMatchHandComputedValues) {
   Fixture f;
   auto run = [&](const char* recon_reduction, const char* kl_reduction, const char* batch, double weight) {
     vae::LossSettings settings;
-    settings.likelihood = "gaussian";
-    settings.recon_reduction = recon_reduction;
-    settings.kl_reduction = kl_reduction;
-    settings.batch_reduction = batch;
+    settings.likelihood = vae::Likelihood::Gaussian;
+    settings.recon_reduction = vae::from_string<vae::ReconReduction>(recon_reduction);
+    settings.kl_reduction = vae::from_string<vae::KlReduction>(kl_reduction);
+    settings.batch_reduction = vae::from_string<vae::BatchReduction>(batch);
     return vae::elbo_terms(f.recon, f.target, f.mu, f.logvar, settings, weight);
   };
   // KL per item: item 0 = (1 + 2) / 2 = 1.5, item 1 = 4 / 2 = 2.
@@ -113,7 +113,7 @@ TEST(LossReductions, PresetConventionsMatchHandComputedValues) {
 TEST(LossReductions, FreeBitsFloorEachLatentsBatchMeanKl) {
   Fixture f;
   vae::LossSettings settings;
-  settings.likelihood = "gaussian";
+  settings.likelihood = vae::Likelihood::Gaussian;
   settings.free_bits = 1.2;
   // Per latent, batch means of KL: latent 0 = (0.5 + 2) / 2 = 1.25, latent 1 = (1 + 0) / 2 = 0.5.
   // Floors: max(1.25, 1.2) + max(0.5, 1.2) = 2.45.
@@ -125,7 +125,7 @@ TEST(LossReductions, FreeBitsFloorEachLatentsBatchMeanKl) {
 TEST(LossReductions, CapacityPenalisesDistanceFromC) {
   Fixture f;
   vae::LossSettings settings;
-  settings.likelihood = "gaussian";
+  settings.likelihood = vae::Likelihood::Gaussian;
   EXPECT_NEAR(vae::elbo_terms(f.recon, f.target, f.mu, f.logvar, settings, 10.0, 1.0).loss.item<double>(),
               2.0 + 10.0 * 0.75, 1e-5);
   EXPECT_NEAR(vae::elbo_terms(f.recon, f.target, f.mu, f.logvar, settings, 10.0, 3.0).loss.item<double>(),

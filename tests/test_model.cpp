@@ -178,12 +178,12 @@ TEST_P(ModelCombos, ForwardKeepsInputShape) {
   o.channels = c.channels;
   o.hidden_dims = {4, 8};
   o.latent_dim = 5;
-  o.downsample = c.downsample;
-  o.upsample = c.upsample;
+  o.downsample = vae::from_string<vae::Downsample>(c.downsample);
+  o.upsample = vae::from_string<vae::Upsample>(c.upsample);
   o.batch_norm = c.batch_norm;
-  o.norm_position = c.norm_position;
-  o.activation = c.activation;
-  o.head = c.head;
+  o.norm_position = vae::from_string<vae::NormPosition>(c.norm_position);
+  o.activation = vae::from_string<vae::Activation>(c.activation);
+  o.head = vae::from_string<vae::PosteriorHead>(c.head);
   o.refine = c.refine;
   if (c.downsample == "maxpool") {  // "same" convs, the pools halve
     o.kernel_size = {3};
@@ -230,7 +230,7 @@ TEST(Model, EncoderSpatialSizesFollowEachBlocksGeometry) {
   o.stride = {2, 1, 2};
   o.padding = {1, 0, 1};
   EXPECT_EQ(vae::encoder_spatial_sizes(o), (std::vector<int64_t>{28, 14, 12, 6}));
-  o.downsample = "maxpool";
+  o.downsample = vae::Downsample::Maxpool;
   o.kernel_size = {3};
   o.stride = {1};
   o.padding = {1};
@@ -281,7 +281,7 @@ TEST(Model, MaxpoolMirrorThatCannotLandOnTheEncoderSizeIsAConfigError) {
   // the map cannot be mirrored: k3 s1 p0 + pool on 16 gives 16 -> 14 -> 7, and k2 s2 gives 14.
   auto o = conv_options(16, 1, {4}, 3, 0);
   o.stride = {1};
-  o.downsample = "maxpool";
+  o.downsample = vae::Downsample::Maxpool;
   const auto message = config_error_of([&] { vae::VAE model(o); });
   EXPECT_NE(message.find("model.kernel_size"), std::string::npos) << message;
   EXPECT_NE(message.find("model.padding=1"), std::string::npos) << message;  // the hint
@@ -289,7 +289,7 @@ TEST(Model, MaxpoolMirrorThatCannotLandOnTheEncoderSizeIsAConfigError) {
 
 TEST(Model, Convt2NeedsSizesThatHalveExactly) {
   auto o = conv_options(28, 1, {4, 8, 8}, 3, 1);  // 28 -> 14 -> 7 -> 4
-  o.upsample = "convt2";
+  o.upsample = vae::Upsample::Convt2;
   const auto message = config_error_of([&] { vae::VAE model(o); });
   EXPECT_NE(message.find("model.upsample=convt2"), std::string::npos) << message;
   o.hidden_dims = {4, 8};  // 28 -> 14 -> 7 halves exactly
@@ -301,8 +301,8 @@ TEST(Model, Convt2NeedsSizesThatHalveExactly) {
 TEST(Model, MaxpoolWithConvt2Geometry) {
   auto o = conv_options(32, 3, {4, 8, 16}, 3, 1);
   o.stride = {1};
-  o.downsample = "maxpool";
-  o.upsample = "convt2";
+  o.downsample = vae::Downsample::Maxpool;
+  o.upsample = vae::Upsample::Convt2;
   EXPECT_EQ(vae::encoder_spatial_sizes(o), (std::vector<int64_t>{32, 16, 8, 4}));
   vae::VAE model(o);
   const std::vector<std::string> expected = {
@@ -315,7 +315,7 @@ TEST(Model, MaxpoolWithConvt2Geometry) {
   o.image_size = 28;  // 28 -> 14 -> 7 -> 3
   EXPECT_NE(config_error_of([&] { vae::VAE m(o); }).find("model.upsample=convt2"),
             std::string::npos);
-  o.upsample = "mirror";
+  o.upsample = vae::Upsample::Mirror;
   vae::VAE odd(o);
   EXPECT_EQ(odd->forward(torch::rand({2, 3, 28, 28})).reconstruction.sizes(),
             (std::vector<int64_t>{2, 3, 28, 28}));
@@ -323,7 +323,7 @@ TEST(Model, MaxpoolWithConvt2Geometry) {
 
 TEST(Model, Convt2OnAStridedEncoder) {
   auto o = conv_options(32, 1, {4, 8}, 4, 1);  // 32 -> 16 -> 8
-  o.upsample = "convt2";
+  o.upsample = vae::Upsample::Convt2;
   vae::VAE model(o);
   const auto l = layers(model);
   EXPECT_EQ(l[l.size() - 3], "ConvTranspose2d(8,4,k2,s2,p0,op0)");
@@ -337,7 +337,7 @@ TEST(Model, NormPositionOrdersBatchNormAndActivation) {
   auto l = layers(before);
   EXPECT_EQ(std::vector<std::string>(l.begin(), l.begin() + 3),
             (std::vector<std::string>{"Conv2d(1,4,k4,s2,p1)", "BatchNorm2d(4)", "ReLU"}));
-  o.norm_position = "after_activation";
+  o.norm_position = vae::NormPosition::AfterActivation;
   vae::VAE after(o);
   l = layers(after);
   EXPECT_EQ(std::vector<std::string>(l.begin(), l.begin() + 3),
@@ -365,13 +365,13 @@ TEST(Model, RefineBlockKeepsTheChannelsThenConvsToTheImage) {
 
 TEST(Model, SplitHeadIsOneLayerWhoseHalvesAreMuAndLogvar) {
   auto o = conv_options(16, 1, {4, 8}, 4, 1);  // 16 -> 8 -> 4: 8 * 16 = 128 features
-  o.head = "split";
+  o.head = vae::PosteriorHead::Split;
   torch::manual_seed(4);
   vae::VAE split(o);
   const auto l = layers(split);
   EXPECT_EQ(l[4], "Linear(128,12)");
   EXPECT_EQ(l[5], "Linear(6,128)");
-  o.head = "two";
+  o.head = vae::PosteriorHead::Two;
   vae::VAE two(o);
   EXPECT_EQ(layers(two)[4], "Linear(128,6)");
   EXPECT_EQ(layers(two)[5], "Linear(128,6)");
@@ -411,7 +411,7 @@ TEST(Model, LogvarClampBoundsTheEncoderOutput) {
 
 TEST(Model, MlpFlattensAndMirrorsTheWidths) {
   vae::ModelOptions o;
-  o.type = "mlp";
+  o.type = vae::ModelType::Mlp;
   o.image_size = 28;
   o.channels = 1;
   o.hidden_dims = {64, 32};
@@ -431,8 +431,8 @@ TEST(Model, MlpFlattensAndMirrorsTheWidths) {
 
   o.channels = 3;
   o.image_size = 32;
-  o.head = "split";
-  o.activation = "silu";
+  o.head = vae::PosteriorHead::Split;
+  o.activation = vae::Activation::Silu;
   vae::VAE rgb(o);
   EXPECT_EQ(layers(rgb).front(), "Linear(3072,64)");
   EXPECT_EQ(rgb->forward(torch::rand({2, 3, 32, 32})).reconstruction.sizes(),
@@ -444,7 +444,7 @@ TEST(Model, MlpFlattensAndMirrorsTheWidths) {
 
 TEST(Model, MultiplyAddsOfAnMlpAreItsWeightCounts) {
   vae::ModelOptions o;
-  o.type = "mlp";
+  o.type = vae::ModelType::Mlp;
   o.image_size = 28;
   o.hidden_dims = {512};
   o.latent_dim = 64;
@@ -457,7 +457,7 @@ TEST(Model, MultiplyAddsOfAConvNetCountEachWeightPerOutputOrInputPixel) {
   // The peer's "lance" model: 3x32x32, conv 32-64-128 k4 s2 p1 (32 -> 16 -> 8 -> 4), latent 64.
   vae::ModelOptions o = conv_options(32, 3, {32, 64, 128}, 4, 1);
   o.latent_dim = 64;
-  o.likelihood = "gaussian";
+  o.likelihood = vae::Likelihood::Gaussian;
   vae::VAE model(o);
   model->train();
   const int64_t encoder = (32 * 3 * 16) * (16 * 16) + (64 * 32 * 16) * (8 * 8) + (128 * 64 * 16) * (4 * 4);
@@ -487,14 +487,14 @@ TEST(Model, EvalModeDecodesTheMean) {
 
 TEST(Model, GaussianOutputMatchesDataRange) {
   auto o = conv_options(16, 3, {4, 8}, 4, 1);
-  o.likelihood = "gaussian";
-  o.range = "symmetric";
+  o.likelihood = vae::Likelihood::Gaussian;
+  o.range = vae::PixelRange::Symmetric;
   vae::VAE tanh_model(o);
   const auto out = tanh_model->forward(torch::rand({4, 3, 16, 16}) * 2 - 1).reconstruction;
   EXPECT_GE(out.min().item<float>(), -1.0f);
   EXPECT_LE(out.max().item<float>(), 1.0f);
   EXPECT_LT(out.min().item<float>(), 0.0f);  // tanh, not sigmoid
-  o.range = "unit";
+  o.range = vae::PixelRange::Unit;
   vae::VAE sigmoid_model(o);
   const auto unit = sigmoid_model->forward(torch::rand({4, 3, 16, 16})).reconstruction;
   EXPECT_GE(unit.min().item<float>(), 0.0f);
@@ -512,23 +512,25 @@ TEST(Model, BatchNormAndActivationsBuild) {
   auto o = conv_options(32, 3, {8, 16}, 4, 1);
   o.batch_norm = true;
   for (const char* activation : {"relu", "leaky_relu", "silu"}) {
-    o.activation = activation;
+    o.activation = vae::from_string<vae::Activation>(activation);
     vae::VAE model(o);
     EXPECT_EQ(model->forward(torch::rand({2, 3, 32, 32})).reconstruction.sizes(),
               (std::vector<int64_t>{2, 3, 32, 32}));
   }
-  o.activation = "leaky_relu";
+  o.activation = vae::Activation::LeakyRelu;
   vae::VAE leaky(o);
   EXPECT_EQ(layers(leaky)[2], "LeakyReLU(0.01)");  // PyTorch's default slope
 }
 
 TEST(Model, UnknownOptionValuesAreConfigErrors) {
   auto o = conv_options(16, 1, {4}, 4, 1);
-  o.head = "three";
-  EXPECT_NE(config_error_of([&] { vae::VAE m(o); }).find("model.head"), std::string::npos);
+  EXPECT_NE(config_error_of([&] { o.head = vae::from_string<vae::PosteriorHead>("three"); vae::VAE m(o); })
+                .find("model.head"),
+            std::string::npos);
   o = conv_options(16, 1, {4}, 4, 1);
-  o.activation = "gelu";
-  EXPECT_NE(config_error_of([&] { vae::VAE m(o); }).find("model.activation"), std::string::npos);
+  EXPECT_NE(config_error_of([&] { o.activation = vae::from_string<vae::Activation>("gelu"); vae::VAE m(o); })
+                .find("model.activation"),
+            std::string::npos);
   o = conv_options(16, 1, {}, 4, 1);
   EXPECT_NE(config_error_of([&] { vae::VAE m(o); }).find("model.hidden_dims"), std::string::npos);
 }
@@ -547,22 +549,22 @@ TEST(Model, FromConfigCarriesEveryModelKey) {
     vae::apply_override(json, assignment);
   }
   const auto o = vae::ModelOptions::from_config(vae::config_from_json(json));
-  EXPECT_EQ(o.type, "conv");
+  EXPECT_EQ(vae::to_string(o.type), "conv");
   EXPECT_EQ(o.image_size, 64);
   EXPECT_EQ(o.channels, 3);
-  EXPECT_EQ(o.range, "unit");
-  EXPECT_EQ(o.likelihood, "gaussian");
+  EXPECT_EQ(vae::to_string(o.range), "unit");
+  EXPECT_EQ(vae::to_string(o.likelihood), "gaussian");
   EXPECT_EQ(o.hidden_dims, (std::vector<int64_t>{8, 16, 32}));
   EXPECT_EQ(o.kernel_size, (std::vector<int64_t>{3, 3, 3}));  // broadcast
   EXPECT_EQ(o.stride, (std::vector<int64_t>{2, 2, 1}));
   EXPECT_EQ(o.padding, (std::vector<int64_t>{1, 1, 1}));
   EXPECT_TRUE(o.batch_norm);
-  EXPECT_EQ(o.norm_position, "after_activation");
-  EXPECT_EQ(o.activation, "silu");
-  EXPECT_EQ(o.downsample, "stride");
-  EXPECT_EQ(o.upsample, "mirror");
+  EXPECT_EQ(vae::to_string(o.norm_position), "after_activation");
+  EXPECT_EQ(vae::to_string(o.activation), "silu");
+  EXPECT_EQ(vae::to_string(o.downsample), "stride");
+  EXPECT_EQ(vae::to_string(o.upsample), "mirror");
   EXPECT_TRUE(o.refine);
-  EXPECT_EQ(o.head, "split");
+  EXPECT_EQ(vae::to_string(o.head), "split");
   EXPECT_DOUBLE_EQ(o.logvar_clamp, 10.0);
   EXPECT_EQ(o.latent_dim, 7);
   vae::VAE model(o);
@@ -573,9 +575,9 @@ TEST(Model, FromConfigCarriesEveryModelKey) {
   vae::apply_override(json, "model.downsample=maxpool");
   vae::apply_override(json, "model.upsample=convt2");
   const auto mlp = vae::ModelOptions::from_config(vae::config_from_json(json));
-  EXPECT_EQ(mlp.type, "mlp");
-  EXPECT_EQ(mlp.downsample, "maxpool");
-  EXPECT_EQ(mlp.upsample, "convt2");
+  EXPECT_EQ(vae::to_string(mlp.type), "mlp");
+  EXPECT_EQ(vae::to_string(mlp.downsample), "maxpool");
+  EXPECT_EQ(vae::to_string(mlp.upsample), "convt2");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -604,8 +606,8 @@ std::vector<PeerCase> peer_cases() {
     o.stride = {2};
     o.padding = {1};
     o.latent_dim = 64;
-    o.likelihood = "gaussian";
-    o.range = "symmetric";
+    o.likelihood = vae::Likelihood::Gaussian;
+    o.range = vae::PixelRange::Symmetric;
     cases.push_back(
         {"Lance", o, 726467, 0,
          {"Conv2d(3,32,k4,s2,p1)", "ReLU", "Conv2d(32,64,k4,s2,p1)", "ReLU",
@@ -622,10 +624,10 @@ std::vector<PeerCase> peer_cases() {
     o.stride = {2};
     o.padding = {1};
     o.batch_norm = true;
-    o.norm_position = "after_activation";
-    o.head = "split";
+    o.norm_position = vae::NormPosition::AfterActivation;
+    o.head = vae::PosteriorHead::Split;
     o.latent_dim = 128;
-    o.likelihood = "gaussian";
+    o.likelihood = vae::Likelihood::Gaussian;
     cases.push_back(
         {"CifarBN", o, 4032643, 1925,
          {"Conv2d(3,96,k3,s2,p1)", "ReLU", "BatchNorm2d(96)", "Conv2d(96,192,k3,s2,p1)", "ReLU",
@@ -642,10 +644,10 @@ std::vector<PeerCase> peer_cases() {
     o.kernel_size = {3};
     o.stride = {1};
     o.padding = {1};
-    o.downsample = "maxpool";
-    o.upsample = "convt2";
+    o.downsample = vae::Downsample::Maxpool;
+    o.upsample = vae::Upsample::Convt2;
     o.latent_dim = 10;
-    o.likelihood = "gaussian";
+    o.likelihood = vae::Likelihood::Gaussian;
     cases.push_back(
         {"Flowers", o, 65831, 0,
          {"Conv2d(3,16,k3,s1,p1)", "ReLU", "MaxPool2d(k2)", "Conv2d(16,32,k3,s1,p1)", "ReLU",
@@ -655,7 +657,7 @@ std::vector<PeerCase> peer_cases() {
   }
   {  // 003 MnistMLP: 784-512-64, bernoulli (the peer's sigmoid + BCE = our logits + BCE).
     vae::ModelOptions o;
-    o.type = "mlp";
+    o.type = vae::ModelType::Mlp;
     o.channels = 1;
     o.image_size = 28;
     o.hidden_dims = {512};
@@ -674,10 +676,10 @@ std::vector<PeerCase> peer_cases() {
     o.stride = {2};
     o.padding = {1};
     o.batch_norm = true;
-    o.activation = "leaky_relu";
+    o.activation = vae::Activation::LeakyRelu;
     o.refine = true;
     o.latent_dim = 128;
-    o.likelihood = "gaussian";
+    o.likelihood = vae::Likelihood::Gaussian;
     cases.push_back(
         {"CelebA", o, 3937635, 3018,
          {"Conv2d(3,32,k3,s2,p1)", "BatchNorm2d(32)", "LeakyReLU(0.01)",
@@ -713,7 +715,7 @@ TEST_P(PeerModels, SameParametersAndLayersAsThePeer) {
 TEST(ModelPeer, FlowersMirrorEqualsConvt2) {
   // For a maxpool encoder, mirror and convt2 both invert each pool with a k2 s2 transposed conv.
   auto flowers = peer_cases()[2];
-  flowers.options.upsample = "mirror";
+  flowers.options.upsample = vae::Upsample::Mirror;
   vae::VAE model(flowers.options);
   EXPECT_EQ(parameter_count(model), flowers.parameters);
   EXPECT_EQ(layers(model), flowers.layers);

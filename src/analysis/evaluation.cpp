@@ -23,9 +23,9 @@ torch::Tensor diagonal_gaussian_log_density(const torch::Tensor& z, const torch:
 }
 
 torch::Tensor log_likelihood_per_item(const torch::Tensor& reconstruction, const torch::Tensor& target,
-                                      const std::string& likelihood) {
+                                      Likelihood likelihood) {
   const auto recon = recon_per_item(reconstruction, target, likelihood);  // [B]
-  if (likelihood == "bernoulli") return -recon;
+  if (likelihood == Likelihood::Bernoulli) return -recon;
   const double pixels = double(target[0].numel());
   return -recon - 0.5 * pixels * std::log(kPi);
 }
@@ -160,7 +160,7 @@ struct Totals {
 
 double bits_per_dim(double nll, int64_t dims, const Config& config) {
   double per_dim = nll / double(dims);
-  if (config.loss.likelihood == "gaussian") per_dim += std::log(config.data.range == "unit" ? 255.0 : 127.5);
+  if (config.loss.likelihood == Likelihood::Gaussian) per_dim += std::log(config.data.range == PixelRange::Unit ? 255.0 : 127.5);
   return per_dim / std::log(2.0);
 }
 

@@ -207,7 +207,7 @@ DatasetKl validation_kl(VAE& model, Config config, const torch::Device& device) 
     }
     const auto mu = torch::cat(mus), logvar = torch::cat(logvars);  // [N, latent]
     result.source = "the mean over " + std::to_string(mu.size(0)) + " images of the " +
-              config.data.dataset + " validation split";
+              to_string(config.data.dataset) + " validation split";
     result.kl = kl_per_dimension(mu, logvar);
   } catch (const Error& error) {
     result.why_not = error.what();

@@ -107,7 +107,7 @@ int run_bench_train(const BenchArguments& args) {
   const int64_t parameters = model->parameter_count();
   spdlog::info("bench train: {} ({} parameters, {:.1f} MFLOP per image per step), batch {}, {} on {} "
                "with {} thread(s), {} warm-up + {} timed steps",
-               config.name, parameters, flop_per_image / 1e6, batch, config.optim.name, device.str(),
+               config.name, parameters, flop_per_image / 1e6, batch, to_string(config.optim.name), device.str(),
                threads, args.warmup, args.steps);
 
   double forward_s = 0, backward_s = 0, update_s = 0, loss_sum = 0;

@@ -40,7 +40,7 @@ int run_info(const DataArguments& args) {
     if (split == Split::Train) train = dataset;
     std::cout << split_name(split) << ": " << dataset->size().value_or(0) << " images\n";
   }
-  const std::string range = config.data.range == "unit" ? "[0, 1]" : "[-1, 1]";
+  const std::string range = config.data.range == PixelRange::Unit ? "[0, 1]" : "[-1, 1]";
   std::cout << "image: " << config.data.channels << "x" << config.data.image_size << "x"
             << config.data.image_size << " (channels x height x width), values in " << range
             << (config.data.binarize ? ", binarised per use" : "") << "\n";

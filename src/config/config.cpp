@@ -8,6 +8,7 @@
 #include <functional>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 
 #include "vae/base/errors.h"
 
@@ -49,9 +50,21 @@ Spec bool_key(std::string key, bool def, std::string description,
               std::function<void(Config&, const json&)> assign) {
   return {std::move(key), Kind::Bool, def, 0, 0, {}, std::move(description), std::move(assign)};
 }
-Spec string_key(std::string key, std::string def, std::vector<std::string> choices,
-                std::string description, std::function<void(Config&, const json&)> assign) {
-  return {std::move(key), Kind::String, def, 0, 0, std::move(choices), std::move(description),
+// Any string (see with_pattern); keys with a fixed set of words are choice_keys.
+Spec string_key(std::string key, std::string def, std::string description,
+                std::function<void(Config&, const json&)> assign) {
+  return {std::move(key), Kind::String, def, 0, 0, {}, std::move(description), std::move(assign)};
+}
+// A key whose value is one of the words of the choice enum E (choices.h), which the binding parses
+// into E; the key must be the enum's.
+template <class E>
+Spec choice_key(std::string key, E def, std::string description,
+                std::function<void(Config&, const json&)> assign) {
+  if (key != Choices<E>::key) {
+    throw std::logic_error(key + " is declared with the choices of " + Choices<E>::key);
+  }
+  std::vector<std::string> words(Choices<E>::words.begin(), Choices<E>::words.end());
+  return {std::move(key), Kind::String, to_string(def), 0, 0, std::move(words), std::move(description),
           std::move(assign)};
 }
 // An integer for every block, or a list with one per block.
@@ -75,19 +88,18 @@ Spec with_pattern(Spec spec, std::string pattern, std::string text) {
   return spec;
 }
 
-// The one place every key is declared.
+// The one place every key is declared. A choice key's words are those of its enum in choices.h;
+// bind() parses them into the enum (from_json there).
 const std::vector<Spec>& specs() {
   static const std::vector<Spec> table = {
-      string_key("name", "vae", {}, "run name; the run directory defaults to runs/<name>",
+      string_key("name", "vae", "run name; the run directory defaults to runs/<name>",
                  [](Config& c, const json& v) { c.name = v.get<std::string>(); }),
-      string_key("description", "", {}, "free text saying what this preset is for (ignored)",
+      string_key("description", "", "free text saying what this preset is for (ignored)",
                  [](Config&, const json&) {}),
 
-      string_key("data.dataset", "shapes",
-                 {"shapes", "mnist", "fashion_mnist", "cifar10", "cifar100", "cinic10",
-                  "flowers102", "celeba", "folder"},
-                 "dataset source", bind(&Config::data, &DataConfig::dataset)),
-      string_key("data.root", "", {},
+      choice_key("data.dataset", Dataset::Shapes, "dataset source",
+                 bind(&Config::data, &DataConfig::dataset)),
+      string_key("data.root", "",
                  "the dataset's unpacked folder, or the folder holding it (unused by shapes)",
                  bind(&Config::data, &DataConfig::root)),
       int_key("data.image_size", 32, 8, 1024, "height and width of the images the model sees",
@@ -98,7 +110,7 @@ const std::vector<Spec>& specs() {
               bind(&Config::data, &DataConfig::center_crop)),
       bool_key("data.flip", false, "random horizontal flip of training images",
                bind(&Config::data, &DataConfig::flip)),
-      string_key("data.range", "unit", {"unit", "symmetric"},
+      choice_key("data.range", PixelRange::Unit,
                  "pixel value range: unit = [0,1], symmetric = [-1,1]",
                  bind(&Config::data, &DataConfig::range)),
       bool_key("data.binarize", false,
@@ -107,7 +119,7 @@ const std::vector<Spec>& specs() {
       float_key("data.val_fraction", 0.1, 0.0, 0.9,
                 "share of train held out for validation where the dataset has no official split",
                 bind(&Config::data, &DataConfig::val_fraction)),
-      string_key("data.val_split", "random", {"random", "last"},
+      choice_key("data.val_split", ValSplit::Random,
                  "which training images are carved out for validation: a random subset (by "
                  "train.seed) or the last ones in file order",
                  bind(&Config::data, &DataConfig::val_split)),
@@ -120,7 +132,7 @@ const std::vector<Spec>& specs() {
       bool_key("data.cache", false,
                "decode and transform image files once into a memory-mapped uint8 store",
                bind(&Config::data, &DataConfig::cache)),
-      string_key("data.cache_dir", "", {}, "folder of the cache stores (\"\" = $XDG_CACHE_HOME/vae or ~/.cache/vae)",
+      string_key("data.cache_dir", "", "folder of the cache stores (\"\" = $XDG_CACHE_HOME/vae or ~/.cache/vae)",
                  bind(&Config::data, &DataConfig::cache_dir)),
       bool_key("data.skip_missing", false,
                "skip images a split file lists but that are absent (default: error)",
@@ -135,7 +147,7 @@ const std::vector<Spec>& specs() {
       int_key("data.test_size", 1000, 1, 100000000, "items in the shapes test split",
               bind(&Config::data, &DataConfig::test_size)),
 
-      string_key("model.type", "conv", {"conv", "mlp"},
+      choice_key("model.type", ModelType::Conv,
                  "conv = convolutional VAE; mlp = fully connected VAE on flattened images",
                  bind(&Config::model, &ModelConfig::type)),
       int_key("model.latent_dim", 10, 1, 4096, "size of the latent code z",
@@ -152,46 +164,45 @@ const std::vector<Spec>& specs() {
                       &ModelConfig::padding),
       bool_key("model.batch_norm", false, "BatchNorm in each conv block",
                bind(&Config::model, &ModelConfig::batch_norm)),
-      string_key("model.norm_position", "before_activation",
-                 {"before_activation", "after_activation"},
+      choice_key("model.norm_position", NormPosition::BeforeActivation,
                  "BatchNorm placement: conv-BN-act or conv-act-BN",
                  bind(&Config::model, &ModelConfig::norm_position)),
-      string_key("model.activation", "relu", {"relu", "leaky_relu", "silu"},
+      choice_key("model.activation", Activation::Relu,
                  "activation of each block (leaky_relu: slope 0.01)",
                  bind(&Config::model, &ModelConfig::activation)),
-      string_key("model.downsample", "stride", {"stride", "maxpool"},
+      choice_key("model.downsample", Downsample::Stride,
                  "encoder down-sampling: strided convs, or conv + activation + 2x2 max-pool",
                  bind(&Config::model, &ModelConfig::downsample)),
-      string_key("model.upsample", "mirror", {"mirror", "convt2"},
+      choice_key("model.upsample", Upsample::Mirror,
                  "decoder up-sampling: transposed convs mirroring the encoder, or k2 s2 ones",
                  bind(&Config::model, &ModelConfig::upsample)),
       bool_key("model.refine", false,
                "final refinement block: the last up-sampling keeps the channels, then a k3 conv "
                "to the image channels",
                bind(&Config::model, &ModelConfig::refine)),
-      string_key("model.head", "two", {"two", "split"},
+      choice_key("model.head", PosteriorHead::Two,
                  "posterior head: two linear layers, or one layer split into mu and logvar",
                  bind(&Config::model, &ModelConfig::head)),
       float_key("model.logvar_clamp", 0.0, 0.0, 100.0, "clamp logvar to [-v, v] (0 = off)",
                 bind(&Config::model, &ModelConfig::logvar_clamp)),
 
-      string_key("loss.likelihood", "bernoulli", {"gaussian", "bernoulli"},
+      choice_key("loss.likelihood", Likelihood::Bernoulli,
                  "decoder likelihood: gaussian = squared error, bernoulli = BCE on logits",
                  bind(&Config::loss, &LossConfig::likelihood)),
       float_key("loss.beta", 1.0, 0.0, 1e6,
                 "weight of the KL term (beta-VAE); gamma of the capacity schedule",
                 bind(&Config::loss, &LossConfig::beta)),
-      string_key("loss.recon_reduction", "sum", {"sum", "mean"},
+      choice_key("loss.recon_reduction", ReconReduction::Sum,
                  "reconstruction term: summed or averaged over pixels",
                  bind(&Config::loss, &LossConfig::recon_reduction)),
-      string_key("loss.kl_reduction", "sum", {"sum", "mean", "per_pixel"},
+      choice_key("loss.kl_reduction", KlReduction::Sum,
                  "KL term: summed over latents, averaged over latents, or summed and divided by "
                  "the pixel count",
                  bind(&Config::loss, &LossConfig::kl_reduction)),
-      string_key("loss.batch_reduction", "mean", {"mean", "sum"},
+      choice_key("loss.batch_reduction", BatchReduction::Mean,
                  "both terms averaged or summed over the batch",
                  bind(&Config::loss, &LossConfig::batch_reduction)),
-      string_key("loss.kl_schedule", "constant", {"constant", "linear", "cyclical", "capacity"},
+      choice_key("loss.kl_schedule", KlSchedule::Constant,
                  "KL weight over training: constant beta, linear warm-up, cyclical (Fu et al. "
                  "2019), or target capacity (Burgess et al. 2018)",
                  bind(&Config::loss, &LossConfig::kl_schedule)),
@@ -212,7 +223,7 @@ const std::vector<Spec>& specs() {
                 "Kingma et al. 2016)",
                 bind(&Config::loss, &LossConfig::free_bits)),
 
-      string_key("optim.name", "adam", {"adam", "adamw", "sgd"}, "optimizer",
+      choice_key("optim.name", OptimizerName::Adam, "optimizer",
                  bind(&Config::optim, &OptimConfig::name)),
       float_key("optim.lr", 1e-3, 1e-8, 10.0, "learning rate",
                 bind(&Config::optim, &OptimConfig::lr)),
@@ -220,7 +231,7 @@ const std::vector<Spec>& specs() {
                 bind(&Config::optim, &OptimConfig::weight_decay)),
       float_key("optim.momentum", 0.9, 0.0, 0.999, "sgd: momentum",
                 bind(&Config::optim, &OptimConfig::momentum)),
-      string_key("optim.lr_schedule", "constant", {"constant", "exponential", "step", "cosine"},
+      choice_key("optim.lr_schedule", LrSchedule::Constant,
                  "learning-rate schedule: exponential (x gamma per epoch), step (x gamma every "
                  "step_epochs), cosine (to lr_min over the run)",
                  bind(&Config::optim, &OptimConfig::lr_schedule)),
@@ -244,7 +255,7 @@ const std::vector<Spec>& specs() {
               bind(&Config::train, &TrainConfig::batch_size)),
       int_key("train.seed", 0, 0, 2147483647, "seed for weights, shuffling and sampling",
               bind(&Config::train, &TrainConfig::seed)),
-      with_pattern(string_key("train.device", "auto", {}, "where to train",
+      with_pattern(string_key("train.device", "auto", "where to train",
                               bind(&Config::train, &TrainConfig::device)),
                    "auto|cpu|mps|cuda(:[0-9]+)?", "auto, cpu, cuda, cuda:N or mps"),
       int_key("train.threads", 0, 0, 1024, "CPU threads for LibTorch (0 = one per core)",
@@ -262,7 +273,7 @@ const std::vector<Spec>& specs() {
       int_key("train.sample_every", 1, 1, 100000,
               "epochs between sample and reconstruction grids (the last epoch always has them)",
               bind(&Config::train, &TrainConfig::sample_every)),
-      string_key("train.grid_split", "val", {"val", "test"},
+      choice_key("train.grid_split", GridSplit::Val,
                  "split whose first images the reconstruction grids show",
                  bind(&Config::train, &TrainConfig::grid_split)),
       int_key("train.keep_best", 1, 0, 100,
@@ -271,7 +282,7 @@ const std::vector<Spec>& specs() {
       int_key("train.early_stop_patience", 0, 0, 100000,
               "stop after this many epochs without a better validation loss (0 = off)",
               bind(&Config::train, &TrainConfig::early_stop_patience)),
-      string_key("train.nonfinite", "stop", {"stop", "skip"},
+      choice_key("train.nonfinite", NonFinite::Stop,
                  "a non-finite loss stops the run, or skips the step (counted)",
                  bind(&Config::train, &TrainConfig::nonfinite)),
       int_key("train.max_nonfinite", 10, 1, 1000000,
@@ -537,33 +548,41 @@ Config config_from_json(const json& resolved) {
     check_value(spec, *value, "config");
     spec.assign(config, *value);
   }
-  if (config.data.dataset != "shapes" && config.data.root.empty()) {
-    throw ConfigError("config: data.root is required for data.dataset=" + config.data.dataset +
+  if (config.data.dataset != Dataset::Shapes && config.data.root.empty()) {
+    throw ConfigError("config: data.root is required for data.dataset=" + to_string(config.data.dataset) +
                       "; point it at the unpacked dataset (see scripts/download/)");
   }
-  if (config.model.type == "conv") {
+  if (config.model.type == ModelType::Conv) {
     const size_t blocks = config.model.hidden_dims.size();
-    for (const auto& [key, values] :
-         {std::pair<const char*, const std::vector<int64_t>*>{"model.kernel_size", &config.model.kernel_size},
-          {"model.stride", &config.model.stride},
-          {"model.padding", &config.model.padding}}) {
-      if (values->size() != 1 && values->size() != blocks) {
-        throw ConfigError(std::string("config: ") + key + " has " + std::to_string(values->size()) +
-                          " values for " + std::to_string(blocks) +
-                          " blocks of model.hidden_dims; give one value or one per block");
-      }
-    }
+    per_block(config.model.kernel_size, blocks, "model.kernel_size", "config: ");
+    per_block(config.model.stride, blocks, "model.stride", "config: ");
+    per_block(config.model.padding, blocks, "model.padding", "config: ");
   }
-  if (config.data.binarize && config.data.range != "unit") {
+  if (config.data.binarize && config.data.range != PixelRange::Unit) {
     throw ConfigError("config: data.binarize needs data.range=\"unit\", got data.range=\"" +
-                      config.data.range + "\"");
+                      to_string(config.data.range) + "\"");
   }
-  if (config.loss.likelihood == "bernoulli" && config.data.range != "unit") {
+  if (config.loss.likelihood == Likelihood::Bernoulli && config.data.range != PixelRange::Unit) {
     throw ConfigError("config: loss.likelihood=bernoulli needs data.range=\"unit\" (pixel values "
-                      "in [0, 1]), got data.range=\"" + config.data.range +
+                      "in [0, 1]), got data.range=\"" + to_string(config.data.range) +
                       "\"; use loss.likelihood=gaussian for [-1, 1] data");
   }
   return config;
+}
+
+const Config& default_config() {
+  static const Config config = config_from_json(default_config_json());
+  return config;
+}
+
+std::vector<int64_t> per_block(const std::vector<int64_t>& values, size_t blocks, const std::string& key,
+                               const std::string& where) {
+  if (values.size() != 1 && values.size() != blocks) {
+    throw ConfigError(where + key + " has " + std::to_string(values.size()) + " values for " +
+                      std::to_string(blocks) +
+                      " blocks of model.hidden_dims; give one value or one per block");
+  }
+  return values.size() == blocks ? values : std::vector<int64_t>(blocks, values.front());
 }
 
 }  // namespace vae

@@ -30,15 +30,16 @@ fs::path locate(const Config& config, const std::vector<std::string>& subfolders
   const fs::path root(config.data.root);
   if (!fs::is_directory(root)) {
     throw IoError("data.root=" + config.data.root + ": folder not found; point it at the unpacked " +
-                  config.data.dataset + " folder (scripts/download/" + config.data.dataset + ".sh)");
+                  to_string(config.data.dataset) + " folder (scripts/download/" +
+                  to_string(config.data.dataset) + ".sh)");
   }
   for (const auto& subfolder : subfolders) {
     const fs::path candidate = subfolder.empty() ? root : root / subfolder;
     if (fs::is_directory(candidate) && holds(candidate)) return candidate;
   }
-  throw DataError("data.root=" + config.data.root + ": no " + config.data.dataset +
+  throw DataError("data.root=" + config.data.root + ": no " + to_string(config.data.dataset) +
                   " files found (expected " + expected + "); fetch them with scripts/download/" +
-                  config.data.dataset + ".sh " + config.data.root);
+                  to_string(config.data.dataset) + ".sh " + config.data.root);
 }
 
 // MNIST-style file names: "train-images-idx3-ubyte", with ".gz" or the "train-images.idx3-ubyte"
@@ -57,7 +58,7 @@ TransformSpec spec_of(const Config& config) {
 }
 
 std::string describe(const Config& config, Split split, size_t count) {
-  return config.data.dataset + " " + split_label(split) + ": " + std::to_string(count) + " images " +
+  return to_string(config.data.dataset) + " " + split_label(split) + ": " + std::to_string(count) + " images " +
          std::to_string(config.data.channels) + "x" + std::to_string(config.data.image_size) + "x" +
          std::to_string(config.data.image_size);
 }
@@ -65,7 +66,7 @@ std::string describe(const Config& config, Split split, size_t count) {
 // Indices of `split` when validation is carved from a training set of n items.
 std::vector<size_t> carve(const Config& config, size_t n, Split split) {
   const size_t validation = size_t(std::llround(double(n) * config.data.val_fraction));
-  if (config.data.val_split == "last") {
+  if (config.data.val_split == ValSplit::Last) {
     // The last val_fraction of the files, in file order (write-up 001's 80/20 split).
     std::vector<size_t> chosen;
     const size_t first = split == Split::Train ? 0 : n - validation;
@@ -94,7 +95,7 @@ std::shared_ptr<ImageDataset> array_split(const Config& config, Split split, con
   }
   if (indices.empty()) {
     throw ConfigError("data.val_fraction=" + std::to_string(config.data.val_fraction) +
-                      " leaves the " + split_label(split) + " split of " + config.data.dataset +
+                      " leaves the " + split_label(split) + " split of " + to_string(config.data.dataset) +
                       " empty; use a value in (0, 0.9]");
   }
   auto images = transform_array(source, indices, spec_of(config));
@@ -116,7 +117,7 @@ std::shared_ptr<ImageDataset> mnist_like(const Config& config, Split split) {
     if (images.empty() || labels.empty()) {
       throw DataError(folder.string() + ": " + stem + "-images-idx3-ubyte[.gz] or " + stem +
                       "-labels-idx1-ubyte[.gz] is missing; re-download with scripts/download/" +
-                      config.data.dataset + ".sh");
+                      to_string(config.data.dataset) + ".sh");
     }
     ImageArray array = read_idx_images(images.string());
     array.labels = read_idx_labels(labels.string());
@@ -141,7 +142,7 @@ ImageArray concatenate(const std::vector<ImageArray>& parts) {
 }
 
 std::shared_ptr<ImageDataset> cifar(const Config& config, Split split) {
-  const bool hundred = config.data.dataset == "cifar100";
+  const bool hundred = config.data.dataset == Dataset::Cifar100;
   const std::string marker = hundred ? "train.bin" : "data_batch_1.bin";
   const fs::path folder = locate(
       config, {"", hundred ? "cifar-100-binary" : "cifar-10-batches-bin"},
@@ -284,37 +285,33 @@ std::string split_name(Split split) {
 
 std::shared_ptr<ImageDataset> make_dataset(const Config& config, Split split) {
   const auto& d = config.data;
-  if (d.dataset == "shapes") {
-    const int64_t items = split == Split::Train ? d.train_size
-                          : split == Split::Val ? d.val_size
-                                                : d.test_size;
-    return std::make_shared<ShapesDataset>(config.train.seed, split, items, d.image_size, d.channels);
-  }
-  if (d.dataset == "mnist" || d.dataset == "fashion_mnist") return mnist_like(config, split);
-  if (d.dataset == "cifar10" || d.dataset == "cifar100") return cifar(config, split);
-
   std::vector<LabeledFile> files;
-  if (d.dataset == "flowers102") {
-    files = flowers_files(config, split);
-  } else if (d.dataset == "celeba") {
-    files = celeba_files(config, split);
-  } else if (d.dataset == "cinic10") {
-    files = cinic_files(config, split);
-  } else if (d.dataset == "folder") {
-    files = folder_files(config, split);
-  } else {
-    throw ConfigError("data.dataset: unknown dataset '" + d.dataset + "'");
+  switch (d.dataset) {
+    case Dataset::Shapes: {
+      const int64_t items = split == Split::Train ? d.train_size
+                            : split == Split::Val ? d.val_size
+                                                  : d.test_size;
+      return std::make_shared<ShapesDataset>(config.train.seed, split, items, d.image_size, d.channels);
+    }
+    case Dataset::Mnist:
+    case Dataset::FashionMnist: return mnist_like(config, split);
+    case Dataset::Cifar10:
+    case Dataset::Cifar100: return cifar(config, split);
+    case Dataset::Flowers102: files = flowers_files(config, split); break;
+    case Dataset::Celeba: files = celeba_files(config, split); break;
+    case Dataset::Cinic10: files = cinic_files(config, split); break;
+    case Dataset::Folder: files = folder_files(config, split); break;
   }
   if (files.empty()) {
-    throw DataError("data.root=" + d.root + ": the " + split_name(split) + " split of " + d.dataset +
-                    " holds no images");
+    throw DataError("data.root=" + d.root + ": the " + split_name(split) + " split of " +
+                    to_string(d.dataset) + " holds no images");
   }
   auto source = std::make_shared<FileDataset>(describe(config, split, files.size()), std::move(files),
                                               spec_of(config));
   if (!d.cache) return source;
   CachedDataset::Options options;
   options.folder = d.cache_dir.empty() ? default_cache_folder() : fs::path(d.cache_dir);
-  options.name = d.dataset + "-" + split_name(split);
+  options.name = to_string(d.dataset) + "-" + split_name(split);
   options.workers = d.workers > 0 ? d.workers : default_threads();
   options.skip_corrupt = d.skip_corrupt;
   auto cached = std::make_shared<CachedDataset>(*source, options);

@@ -4,11 +4,11 @@
 namespace vae {
 
 torch::Tensor to_model_input(const torch::Tensor& batch, const torch::Device& device,
-                             const std::string& range) {
+                             PixelRange range) {
   torch::Tensor host = batch;
   if (device.is_cuda()) host = host.pin_memory();
   auto x = host.to(device, /*non_blocking=*/true).to(torch::kFloat);
-  return range == "symmetric" ? x / 127.5 - 1.0 : x / 255.0;
+  return range == PixelRange::Symmetric ? x / 127.5 - 1.0 : x / 255.0;
 }
 
 torch::Tensor model_input(const torch::Tensor& batch, const torch::Device& device,
@@ -18,8 +18,8 @@ torch::Tensor model_input(const torch::Tensor& batch, const torch::Device& devic
   return torch::bernoulli(to_model_input(batch, torch::kCPU, config.data.range), *generator).to(device);
 }
 
-torch::Tensor to_unit_range(const torch::Tensor& images, const std::string& range) {
-  auto unit = range == "symmetric" ? (images + 1.0) / 2.0 : images;
+torch::Tensor to_unit_range(const torch::Tensor& images, PixelRange range) {
+  auto unit = range == PixelRange::Symmetric ? (images + 1.0) / 2.0 : images;
   return unit.clamp(0.0, 1.0);
 }
 

@@ -12,14 +12,17 @@ torch::Tensor kl_per_item(const torch::Tensor& mu, const torch::Tensor& logvar) 
 }
 
 torch::Tensor recon_per_item(const torch::Tensor& reconstruction, const torch::Tensor& target,
-                             const std::string& likelihood) {
+                             Likelihood likelihood) {
   torch::Tensor per_pixel;
-  if (likelihood == "bernoulli") {
-    // reconstruction holds logits; the stable form of -[x log s(l) + (1-x) log(1-s(l))].
-    per_pixel = torch::binary_cross_entropy_with_logits(reconstruction, target, {}, {},
-                                                        at::Reduction::None);
-  } else {
-    per_pixel = (reconstruction - target).pow(2);
+  switch (likelihood) {
+    case Likelihood::Bernoulli:
+      // reconstruction holds logits; the stable form of -[x log s(l) + (1-x) log(1-s(l))].
+      per_pixel = torch::binary_cross_entropy_with_logits(reconstruction, target, {}, {},
+                                                          at::Reduction::None);
+      break;
+    case Likelihood::Gaussian:
+      per_pixel = (reconstruction - target).pow(2);
+      break;
   }
   return per_pixel.flatten(1).sum(1);
 }
@@ -49,11 +52,14 @@ ElboTerms elbo_terms(const torch::Tensor& reconstruction, const torch::Tensor& t
   terms.kl = kl_item.mean();
   terms.elbo = -(terms.recon + terms.kl);
 
-  const bool batch_sum = settings.batch_reduction == "sum";
-  const double recon_scale = settings.recon_reduction == "mean" ? 1.0 / pixels : 1.0;
-  const double kl_scale = settings.kl_reduction == "mean"        ? 1.0 / latents
-                          : settings.kl_reduction == "per_pixel" ? 1.0 / pixels
-                                                                 : 1.0;
+  const bool batch_sum = settings.batch_reduction == BatchReduction::Sum;
+  const double recon_scale = settings.recon_reduction == ReconReduction::Mean ? 1.0 / pixels : 1.0;
+  double kl_scale = 1.0;
+  switch (settings.kl_reduction) {
+    case KlReduction::Sum: break;
+    case KlReduction::Mean: kl_scale = 1.0 / latents; break;
+    case KlReduction::PerPixel: kl_scale = 1.0 / pixels; break;
+  }
   const torch::Tensor recon_term = (batch_sum ? recon_item.sum() : terms.recon) * recon_scale;
   torch::Tensor kl_term;
   if (settings.free_bits > 0) {
@@ -71,7 +77,7 @@ ElboTerms elbo_terms(const torch::Tensor& reconstruction, const torch::Tensor& t
 
 ElboTerms elbo_terms(const torch::Tensor& reconstruction, const torch::Tensor& target,
                      const torch::Tensor& mu, const torch::Tensor& logvar,
-                     const std::string& likelihood, double beta) {
+                     Likelihood likelihood, double beta) {
   LossSettings settings;
   settings.likelihood = likelihood;
   return elbo_terms(reconstruction, target, mu, logvar, settings, beta);

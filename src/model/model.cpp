@@ -10,52 +10,36 @@
 namespace vae {
 namespace {
 
-
-std::string join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& word : words) out += (out.empty() ? "" : ", ") + word;
-  return out;
-}
-
-void require_one_of(const std::string& key, const std::string& value,
-                    const std::vector<std::string>& allowed) {
-  if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
-    throw ConfigError(key + ": got \"" + value + "\"; allowed: one of " + join(allowed));
-  }
-}
-
-// A per-block list (kernel_size, stride, padding) with one value per block: a single value is
-// repeated for every block; any other length than 1 or `blocks` is a ConfigError.
-std::vector<int64_t> per_block(const std::string& key, const std::vector<int64_t>& values,
-                               size_t blocks, int64_t minimum) {
-  if (values.size() != 1 && values.size() != blocks) {
-    throw ConfigError(key + " has " + std::to_string(values.size()) + " values for " +
-                      std::to_string(blocks) +
-                      " blocks of model.hidden_dims; give one value or one per block");
-  }
+// A per-block list (kernel_size, stride, padding) with one value per block (per_block in the config
+// layer: a single value is repeated, any other length than 1 or `blocks` is a ConfigError), each at
+// least `minimum`.
+std::vector<int64_t> checked_per_block(const std::string& key, const std::vector<int64_t>& values,
+                                       size_t blocks, int64_t minimum) {
   for (int64_t value : values) {
     if (value < minimum) {
       throw ConfigError(key + ": got " + std::to_string(value) + "; allowed: integers >= " +
                         std::to_string(minimum));
     }
   }
-  return values.size() == blocks ? values : std::vector<int64_t>(blocks, values.front());
+  return per_block(values, blocks, key);
 }
 
-torch::nn::AnyModule make_activation(const std::string& name) {
-  if (name == "leaky_relu") {
-    // PyTorch's default slope, as nn.LeakyReLU() uses it.
-    return torch::nn::AnyModule(torch::nn::LeakyReLU(
-        torch::nn::LeakyReLUOptions().negative_slope(/*negative_slope=*/0.01)));
+torch::nn::AnyModule make_activation(Activation activation) {
+  switch (activation) {
+    case Activation::LeakyRelu:
+      // PyTorch's default slope, as nn.LeakyReLU() uses it.
+      return torch::nn::AnyModule(torch::nn::LeakyReLU(
+          torch::nn::LeakyReLUOptions().negative_slope(/*negative_slope=*/0.01)));
+    case Activation::Silu: return torch::nn::AnyModule(torch::nn::SiLU());
+    case Activation::Relu: break;
   }
-  if (name == "silu") return torch::nn::AnyModule(torch::nn::SiLU());
   return torch::nn::AnyModule(torch::nn::ReLU());
 }
 
 // Appends [BN] + activation in the configured order (conv-BN-act or conv-act-BN).
 void push_norm_and_activation(torch::nn::Sequential& sequence, const ModelOptions& options,
                               int64_t channels) {
-  const bool norm_first = options.norm_position == "before_activation";
+  const bool norm_first = options.norm_position == NormPosition::BeforeActivation;
   if (options.batch_norm && norm_first) sequence->push_back(torch::nn::BatchNorm2d(channels));
   sequence->push_back(make_activation(options.activation));
   if (options.batch_norm && !norm_first) sequence->push_back(torch::nn::BatchNorm2d(channels));
@@ -63,18 +47,9 @@ void push_norm_and_activation(torch::nn::Sequential& sequence, const ModelOption
 
 std::string square(int64_t side) { return std::to_string(side) + "x" + std::to_string(side); }
 
-// Checks the option values and returns them with kernel_size/stride/padding expanded to one value
-// per block (conv).
+// Checks the sizes of options built by hand (the choices are enums, parsed by the config layer)
+// and returns them with kernel_size/stride/padding expanded to one value per block (conv).
 ModelOptions normalised(ModelOptions options) {
-  require_one_of("model.type", options.type, {"conv", "mlp"});
-  require_one_of("model.norm_position", options.norm_position,
-                 {"before_activation", "after_activation"});
-  require_one_of("model.activation", options.activation, {"relu", "leaky_relu", "silu"});
-  require_one_of("model.downsample", options.downsample, {"stride", "maxpool"});
-  require_one_of("model.upsample", options.upsample, {"mirror", "convt2"});
-  require_one_of("model.head", options.head, {"two", "split"});
-  require_one_of("loss.likelihood", options.likelihood, {"bernoulli", "gaussian"});
-  require_one_of("data.range", options.range, {"unit", "symmetric"});
   if (options.hidden_dims.empty()) {
     throw ConfigError(
         "model.hidden_dims: got an empty list; allowed: at least one positive integer");
@@ -101,12 +76,12 @@ ModelOptions normalised(ModelOptions options) {
     throw ConfigError("model.logvar_clamp: got " + std::to_string(options.logvar_clamp) +
                       "; allowed: a number >= 0 (0 = off)");
   }
-  if (options.type == "conv") {
+  if (options.type == ModelType::Conv) {
     const size_t blocks = options.hidden_dims.size();
     options.kernel_size =
-        per_block("model.kernel_size", options.kernel_size, blocks, /*minimum=*/1);
-    options.stride = per_block("model.stride", options.stride, blocks, /*minimum=*/1);
-    options.padding = per_block("model.padding", options.padding, blocks, /*minimum=*/0);
+        checked_per_block("model.kernel_size", options.kernel_size, blocks, /*minimum=*/1);
+    options.stride = checked_per_block("model.stride", options.stride, blocks, /*minimum=*/1);
+    options.padding = checked_per_block("model.padding", options.padding, blocks, /*minimum=*/0);
   }
   return options;
 }
@@ -119,13 +94,15 @@ ModelOptions ModelOptions::from_config(const Config& config) {
   options.channels = config.data.channels;
   options.image_size = config.data.image_size;
   options.hidden_dims = config.model.hidden_dims;
+  // Single values repeated for every block; longer lists the config has checked (conv) or that
+  // mlp ignores, as they are.
   const size_t blocks = config.model.hidden_dims.size();
-  const auto broadcast = [blocks](const std::vector<int64_t>& values) {
-    return values.size() == 1 ? std::vector<int64_t>(blocks, values.front()) : values;
+  const auto broadcast = [blocks](const std::vector<int64_t>& values, const std::string& key) {
+    return values.size() == 1 ? per_block(values, blocks, key) : values;
   };
-  options.kernel_size = broadcast(config.model.kernel_size);
-  options.stride = broadcast(config.model.stride);
-  options.padding = broadcast(config.model.padding);
+  options.kernel_size = broadcast(config.model.kernel_size, "model.kernel_size");
+  options.stride = broadcast(config.model.stride, "model.stride");
+  options.padding = broadcast(config.model.padding, "model.padding");
   options.batch_norm = config.model.batch_norm;
   options.norm_position = config.model.norm_position;
   options.activation = config.model.activation;
@@ -143,8 +120,8 @@ ModelOptions ModelOptions::from_config(const Config& config) {
 std::vector<int64_t> encoder_spatial_sizes(const ModelOptions& raw) {
   const ModelOptions options = normalised(raw);
   std::vector<int64_t> sizes = {options.image_size};
-  if (options.type == "mlp") return sizes;
-  const bool maxpool = options.downsample == "maxpool";
+  if (options.type == ModelType::Mlp) return sizes;
+  const bool maxpool = options.downsample == Downsample::Maxpool;
   const size_t blocks = options.hidden_dims.size();
   for (size_t i = 0; i < blocks; ++i) {
     const int64_t in = sizes.back();
@@ -173,15 +150,14 @@ std::vector<int64_t> encoder_spatial_sizes(const ModelOptions& raw) {
 }
 
 VAEImpl::VAEImpl(const ModelOptions& options) : options_(normalised(options)) {
-  if (options_.type == "mlp") {
-    build_mlp();
-  } else {
-    build_conv();
+  switch (options_.type) {
+    case ModelType::Mlp: build_mlp(); break;
+    case ModelType::Conv: build_conv(); break;
   }
 }
 
 void VAEImpl::build_heads(int64_t features) {
-  if (options_.head == "split") {
+  if (options_.head == PosteriorHead::Split) {
     head_ = register_module("head", torch::nn::Linear(features, 2 * options_.latent_dim));
   } else {
     mu_head_ = register_module("mu_head", torch::nn::Linear(features, options_.latent_dim));
@@ -193,7 +169,7 @@ void VAEImpl::build_conv() {
   spatial_ = encoder_spatial_sizes(options_);
   const auto& dims = options_.hidden_dims;
   const int64_t blocks = int64_t(dims.size());
-  const bool maxpool = options_.downsample == "maxpool";
+  const bool maxpool = options_.downsample == Downsample::Maxpool;
 
   encoder_ = torch::nn::Sequential();
   int64_t in_channels = options_.channels;
@@ -224,14 +200,14 @@ void VAEImpl::build_conv() {
                               std::to_string(blocks) + " must grow " + square(from) +
                               " back to the encoder's " + square(to);
     int64_t k = 2, s = 2, p = 0;  // convt2, and the mirror of a 2x2 max-pool
-    if (options_.upsample == "mirror" && !maxpool) {
+    if (options_.upsample == Upsample::Mirror && !maxpool) {
       k = options_.kernel_size[size_t(i)];
       s = options_.stride[size_t(i)];
       p = options_.padding[size_t(i)];
     }
     const int64_t natural = (from - 1) * s - 2 * p + k;
     const int64_t output_padding = to - natural;
-    if (options_.upsample == "convt2" && output_padding != 0) {
+    if (options_.upsample == Upsample::Convt2 && output_padding != 0) {
       throw ConfigError("model.upsample=convt2: " + block + ", but a kernel 2 stride 2 transposed "
                         "conv gives " + square(natural) + "; use model.upsample=mirror, or a "
                         "data.image_size and model.kernel_size/stride/padding that halve the size "
@@ -301,10 +277,10 @@ void VAEImpl::build_mlp() {
 
 std::pair<torch::Tensor, torch::Tensor> VAEImpl::encode(const torch::Tensor& x) {
   // conv: [B, C, H, W] -> [B, C_last, S, S]; mlp: [B, C*H*W] -> [B, width_last]
-  const auto input = options_.type == "mlp" ? x.flatten(1) : x;
+  const auto input = options_.type == ModelType::Mlp ? x.flatten(1) : x;
   const auto features = encoder_->forward(input).flatten(1);  // [B, F]
   torch::Tensor mu, logvar;                                     // [B, latent] each
-  if (options_.head == "split") {
+  if (options_.head == PosteriorHead::Split) {
     const auto both = head_->forward(features);  // [B, 2 * latent]: [mu | logvar]
     mu = both.narrow(/*dim=*/1, /*start=*/0, options_.latent_dim);
     logvar = both.narrow(/*dim=*/1, /*start=*/options_.latent_dim, options_.latent_dim);
@@ -321,19 +297,23 @@ std::pair<torch::Tensor, torch::Tensor> VAEImpl::encode(const torch::Tensor& x) 
 torch::Tensor VAEImpl::decode(const torch::Tensor& z) {
   const auto h = decoder_input_->forward(z);  // [B, F]
   torch::Tensor out;                          // [B, C, H, W]
-  if (options_.type == "mlp") {
+  if (options_.type == ModelType::Mlp) {
     const int64_t side = options_.image_size;
     out = decoder_->forward(h).view({z.size(0), options_.channels, side, side});
   } else {
     const int64_t side = spatial_.back();
     out = run_decoder(h.view({z.size(0), options_.hidden_dims.back(), side, side}));
   }
-  if (options_.likelihood == "bernoulli") return out;  // logits
-  return options_.range == "symmetric" ? torch::tanh(out) : torch::sigmoid(out);
+  if (options_.likelihood == Likelihood::Bernoulli) return out;  // logits
+  switch (options_.range) {
+    case PixelRange::Symmetric: return torch::tanh(out);
+    case PixelRange::Unit: break;
+  }
+  return torch::sigmoid(out);
 }
 
 torch::Tensor VAEImpl::to_image(const torch::Tensor& reconstruction) const {
-  if (options_.likelihood != "bernoulli") return reconstruction;
+  if (options_.likelihood != Likelihood::Bernoulli) return reconstruction;
   return torch::sigmoid(reconstruction);  // bernoulli data are always in [0, 1]
 }
 
@@ -396,13 +376,13 @@ int64_t VAEImpl::multiply_adds_per_image() {
   const auto on = torch::TensorOptions().device(parameters().front().device());
   const int64_t side = options_.image_size;
   torch::Tensor x = torch::zeros({1, options_.channels, side, side}, on);
-  if (options_.type == "mlp") x = x.flatten(1);
+  if (options_.type == ModelType::Mlp) x = x.flatten(1);
   int64_t total = sequential_multiply_adds(encoder_, x);
   for (const auto& head : {mu_head_, logvar_head_, head_}) {
     if (!head.is_empty()) total += head->weight.numel();
   }
   total += decoder_input_->weight.numel();
-  torch::Tensor h = options_.type == "mlp"
+  torch::Tensor h = options_.type == ModelType::Mlp
                         ? torch::zeros({1, options_.hidden_dims.back()}, on)
                         : torch::zeros({1, options_.hidden_dims.back(), spatial_.back(), spatial_.back()}, on);
   total += sequential_multiply_adds(decoder_, h);

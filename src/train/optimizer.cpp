@@ -7,14 +7,15 @@ namespace vae {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimConfig& optim,
                                                         const std::vector<torch::Tensor>& parameters) {
-  if (optim.name == "adamw") {
-    return std::make_unique<torch::optim::AdamW>(
-        parameters, torch::optim::AdamWOptions(optim.lr).weight_decay(optim.weight_decay));
-  }
-  if (optim.name == "sgd") {
-    return std::make_unique<torch::optim::SGD>(
-        parameters,
-        torch::optim::SGDOptions(optim.lr).momentum(optim.momentum).weight_decay(optim.weight_decay));
+  switch (optim.name) {
+    case OptimizerName::AdamW:
+      return std::make_unique<torch::optim::AdamW>(
+          parameters, torch::optim::AdamWOptions(optim.lr).weight_decay(optim.weight_decay));
+    case OptimizerName::Sgd:
+      return std::make_unique<torch::optim::SGD>(
+          parameters,
+          torch::optim::SGDOptions(optim.lr).momentum(optim.momentum).weight_decay(optim.weight_decay));
+    case OptimizerName::Adam: break;
   }
   return std::make_unique<torch::optim::Adam>(
       parameters, torch::optim::AdamOptions(optim.lr).weight_decay(optim.weight_decay));
@@ -25,7 +26,7 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
 }
 
 bool gradient_norm_every_step(const OptimConfig& optim, const TrainConfig& train) {
-  return optim.grad_clip > 0 || train.nonfinite == "skip";
+  return optim.grad_clip > 0 || train.nonfinite == NonFinite::Skip;
 }
 
 double clip_gradients(const OptimConfig& optim, const std::vector<torch::Tensor>& parameters) {

@@ -56,7 +56,7 @@ StepResult TrainStep::operator()(const torch::Tensor& x, int64_t step, int64_t e
 }
 
 NonFinitePolicy::NonFinitePolicy(const TrainConfig& train, double last_finite_loss)
-    : stop_at_first_(train.nonfinite == "stop"),
+    : stop_at_first_(train.nonfinite == NonFinite::Stop),
       max_in_a_row_(train.max_nonfinite),
       last_finite_loss_(last_finite_loss) {}
 

@@ -184,7 +184,7 @@ Trainer::Trainer(const TrainOptions& options)
   grid_rows_ = square_grid_columns(grid);
   auto noise_generator = at::detail::createCPUGenerator(uint64_t(config_.train.seed) + 1);
   sample_noise_ = torch::randn({grid, config_.model.latent_dim}, noise_generator, torch::kFloat).to(device_);
-  auto shown_source = config_.train.grid_split == "test" ? make_dataset(config_, Split::Test) : val_data_;
+  auto shown_source = config_.train.grid_split == GridSplit::Test ? make_dataset(config_, Split::Test) : val_data_;
   BatchLoader shown_loader(shown_source, loader_options(config_, Split::Val));
   std::vector<size_t> shown;
   for (size_t i = 0; i < std::min<size_t>(size_t(std::max<int64_t>(1, grid / 2)), shown_loader.dataset_size()); ++i) {
@@ -362,10 +362,10 @@ TrainSummary Trainer::run() {
   spdlog::info("device: {} ({} CPU threads); {}", device_.str(), threads_, torch_version_text());
   spdlog::info("data: {}; {}", train_data_->describe(), val_data_->describe());
   spdlog::info("model: {} {} parameters, latent {}, likelihood {}, beta {} ({} schedule)",
-               config_.model.type, model_->parameter_count(), config_.model.latent_dim, config_.loss.likelihood,
-               config_.loss.beta, config_.loss.kl_schedule);
-  spdlog::info("optimizer: {} lr {} ({} schedule){}", config_.optim.name, config_.optim.lr,
-               config_.optim.lr_schedule,
+               to_string(config_.model.type), model_->parameter_count(), config_.model.latent_dim, to_string(config_.loss.likelihood),
+               config_.loss.beta, to_string(config_.loss.kl_schedule));
+  spdlog::info("optimizer: {} lr {} ({} schedule){}", to_string(config_.optim.name), config_.optim.lr,
+               to_string(config_.optim.lr_schedule),
                config_.optim.grad_clip > 0 ? fmt::format(", gradient norm clipped to {}", config_.optim.grad_clip) : "");
   if (!options_.resume.empty()) {
     spdlog::info("resuming at epoch {} step {} (global step {})", meta_.epoch + 1, meta_.epoch_step,

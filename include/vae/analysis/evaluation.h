@@ -25,7 +25,7 @@ torch::Tensor diagonal_gaussian_log_density(const torch::Tensor& z, const torch:
 // entropy of the logits. Gaussian: the squared-error reconstruction term is the negative
 // log-density of N(x; mean, 1/2 I) without its constant, so log p = -sum (x - mean)^2 - D/2 log(pi).
 torch::Tensor log_likelihood_per_item(const torch::Tensor& reconstruction, const torch::Tensor& target,
-                                      const std::string& likelihood);
+                                      Likelihood likelihood);
 
 // Decoder log-likelihoods of latent draws: z [S, B, L] -> log p(x_b | z_sb) [S, B].
 using LatentLogLikelihood = std::function<torch::Tensor(const torch::Tensor& z)>;

@@ -10,19 +10,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vae/config/choices.h"
+
 namespace vae {
 
 struct DataConfig {
-  std::string dataset;   // which source: shapes (built in), mnist, cifar10, celeba, folder, ...
+  Dataset dataset;       // which source: shapes (built in), mnist, cifar10, celeba, folder, ...
   std::string root;      // the dataset's unpacked folder or the folder holding it
   int64_t image_size;    // height = width of the images the model sees
   int64_t channels;      // 1 (gray) or 3 (RGB)
   int64_t center_crop;   // centre crop before resizing; 0 = none
   bool flip;             // random horizontal flip (training split only)
-  std::string range;     // "unit" = [0, 1] or "symmetric" = [-1, 1]
+  PixelRange range;      // unit = [0, 1] or symmetric = [-1, 1]
   bool binarize;         // dynamic binarisation: a fresh Bernoulli draw per use
   double val_fraction;   // validation share carved from train where there is no official split
-  std::string val_split; // random (by train.seed) | last (the last files, in file order)
+  ValSplit val_split;    // random (by train.seed) | last (the last files, in file order)
   int64_t workers;       // decoding threads (0 = one per core)
   int64_t prefetch;      // batches decoded ahead of the trainer
   bool drop_last;        // drop the last, partial training batch
@@ -36,43 +38,43 @@ struct DataConfig {
 };
 
 struct ModelConfig {
-  std::string type;                   // conv | mlp
+  ModelType type;                     // conv | mlp
   int64_t latent_dim;
   std::vector<int64_t> hidden_dims;   // conv: channels of each encoder block; mlp: layer widths
   std::vector<int64_t> kernel_size;   // per block, or one value for all
   std::vector<int64_t> stride;        // per block, or one value for all
   std::vector<int64_t> padding;       // per block, or one value for all
   bool batch_norm;
-  std::string norm_position;          // before_activation (conv-BN-act) | after_activation (conv-act-BN)
-  std::string activation;             // relu | leaky_relu | silu
-  std::string downsample;             // stride (strided convs) | maxpool (conv, act, 2x2 max-pool)
-  std::string upsample;               // mirror (transposed convs mirroring the encoder) | convt2 (k2 s2)
+  NormPosition norm_position;         // before_activation (conv-BN-act) | after_activation (conv-act-BN)
+  Activation activation;              // relu | leaky_relu | silu
+  Downsample downsample;              // stride (strided convs) | maxpool (conv, act, 2x2 max-pool)
+  Upsample upsample;                  // mirror (transposed convs mirroring the encoder) | convt2 (k2 s2)
   bool refine;                        // final refinement block before the output conv
-  std::string head;                   // two (mu and logvar layers) | split (one layer, split in two)
+  PosteriorHead head;                 // two (mu and logvar layers) | split (one layer, split in two)
   double logvar_clamp;                // clamp logvar to [-v, v]; 0 = off
 };
 
 struct LossConfig {
-  std::string likelihood;      // gaussian | bernoulli
-  double beta;                 // weight of the KL term (gamma for the capacity schedule)
-  std::string recon_reduction; // sum | mean over pixels
-  std::string kl_reduction;    // sum | mean over latents | per_pixel (sum / pixels)
-  std::string batch_reduction; // mean | sum over the batch
-  std::string kl_schedule;     // constant | linear | cyclical | capacity
-  int64_t kl_warmup_steps;     // linear: steps to reach beta
-  int64_t kl_cycle_steps;      // cyclical: steps per cycle
-  double kl_cycle_ratio;       // cyclical: share of each cycle spent increasing
-  double capacity_max;         // capacity: target C in nats
-  int64_t capacity_steps;      // capacity: steps to reach capacity_max
-  double free_bits;            // free bits per latent dimension in nats (0 = off)
+  Likelihood likelihood;          // gaussian | bernoulli
+  double beta;                    // weight of the KL term (gamma for the capacity schedule)
+  ReconReduction recon_reduction; // sum | mean over pixels
+  KlReduction kl_reduction;       // sum | mean over latents | per_pixel (sum / pixels)
+  BatchReduction batch_reduction; // mean | sum over the batch
+  KlSchedule kl_schedule;         // constant | linear | cyclical | capacity
+  int64_t kl_warmup_steps;        // linear: steps to reach beta
+  int64_t kl_cycle_steps;         // cyclical: steps per cycle
+  double kl_cycle_ratio;          // cyclical: share of each cycle spent increasing
+  double capacity_max;            // capacity: target C in nats
+  int64_t capacity_steps;         // capacity: steps to reach capacity_max
+  double free_bits;               // free bits per latent dimension in nats (0 = off)
 };
 
 struct OptimConfig {
-  std::string name;            // adam | adamw | sgd
+  OptimizerName name;          // adam | adamw | sgd
   double lr;
   double weight_decay;
   double momentum;             // sgd
-  std::string lr_schedule;     // constant | exponential | step | cosine
+  LrSchedule lr_schedule;      // constant | exponential | step | cosine
   double lr_gamma;             // exponential: factor per epoch; step: factor per step_epochs
   int64_t lr_step_epochs;      // step: epochs between decays
   double lr_min;               // cosine: final learning rate
@@ -90,11 +92,11 @@ struct TrainConfig {
   int64_t log_every;   // steps between plain log lines and training rows of metrics.csv
   int64_t grid_images; // images in the per-epoch sample and reconstruction grids
   int64_t sample_every;        // epochs between sample and reconstruction grids
-  std::string grid_split;      // val | test: the images of the reconstruction grid
+  GridSplit grid_split;        // val | test: the images of the reconstruction grid
   bool tensorboard;            // TensorBoard event files under <run>/tb
   int64_t keep_best;           // best checkpoints kept by validation loss (plus last.pt)
   int64_t early_stop_patience; // epochs without improvement before stopping (0 = off)
-  std::string nonfinite;       // stop | skip: what a non-finite loss does
+  NonFinite nonfinite;         // stop | skip: what a non-finite loss does
   int64_t max_nonfinite;       // skip: stop after this many non-finite steps in a row
 };
 
@@ -143,7 +145,19 @@ std::string leaf_of(const std::string& key);
 // The value at a dotted key of a resolved document ("model.latent_dim" or "name").
 const nlohmann::json& value_at(const nlohmann::json& resolved, const std::string& key);
 
-// Builds the typed view of a resolved document, checking cross-key constraints.
+// Builds the typed view of a resolved document, checking cross-key constraints. Choice keys are
+// parsed into their enums here, once (see choices.h).
 Config config_from_json(const nlohmann::json& resolved);
+
+// The typed configuration with every key at its default: config_from_json(default_config_json()).
+// The option structs of the lower layers (ModelOptions, LossSettings, LoaderOptions) take their
+// defaults from it, so that the table in config.cpp states each default once.
+const Config& default_config();
+
+// A model.kernel_size, model.stride or model.padding list with one value per block of
+// model.hidden_dims: a single value is repeated for every block. Any other length is a ConfigError
+// "<where><key> has N values for B blocks of model.hidden_dims; give one value or one per block".
+std::vector<int64_t> per_block(const std::vector<int64_t>& values, size_t blocks, const std::string& key,
+                               const std::string& where = "");
 
 }  // namespace vae

@@ -15,19 +15,23 @@
 #include <thread>
 #include <vector>
 
+#include "vae/config/config.h"
 #include "vae/data/dataset.h"
 
 namespace vae {
 
+// The defaults are those of a training split of the default config (default_config()), except
+// `workers`: a thread count, which loader_options resolves from data.workers (0 = one per core).
 struct LoaderOptions {
-  int64_t batch_size = 64;
-  uint64_t seed = 0;
-  bool shuffle = true;
-  bool drop_last = false;
-  bool flip = false;          // random horizontal flip, decided per (seed, epoch, item)
-  int64_t workers = 1;        // threads preparing batches in stream()
-  int64_t prefetch = 4;       // batches prepared ahead of the consumer
-  bool skip_corrupt = false;  // drop undecodable items from their batch (counted) instead of failing
+  int64_t batch_size = default_config().train.batch_size;
+  uint64_t seed = uint64_t(default_config().train.seed);
+  bool shuffle = true;                                 // loader_options: the training split only
+  bool drop_last = default_config().data.drop_last;
+  bool flip = default_config().data.flip;              // random horizontal flip, per (seed, epoch, item)
+  int64_t workers = 1;                                 // threads preparing batches in stream()
+  int64_t prefetch = default_config().data.prefetch;   // batches prepared ahead of the consumer
+  // Drop undecodable items from their batch (counted) instead of failing.
+  bool skip_corrupt = default_config().data.skip_corrupt;
 };
 
 class BatchLoader {

@@ -5,16 +5,14 @@
 
 #include <torch/torch.h>
 
-#include <string>
-
 #include "vae/config/config.h"
 
 namespace vae {
 
-// uint8 [B, C, H, W] -> float on `device` in the data range ("unit" [0,1] or "symmetric" [-1,1]).
+// uint8 [B, C, H, W] -> float on `device` in the data range (unit [0,1] or symmetric [-1,1]).
 // Pinned host memory speeds the copy to CUDA.
 torch::Tensor to_model_input(const torch::Tensor& batch, const torch::Device& device,
-                             const std::string& range);
+                             PixelRange range);
 // A uint8 batch as the model sees it: to_model_input, then, when data.binarize, each pixel a
 // fresh Bernoulli draw with its intensity as probability (dynamic binarisation). The draws come
 // from `generator` when given (on the CPU, then moved), else from LibTorch's global generator.
@@ -23,6 +21,6 @@ torch::Tensor model_input(const torch::Tensor& batch, const torch::Device& devic
                           torch::optional<at::Generator> generator = torch::nullopt);
 
 // Inverse of to_model_input's scaling: model-range float -> [0, 1] float for pictures.
-torch::Tensor to_unit_range(const torch::Tensor& images, const std::string& range);
+torch::Tensor to_unit_range(const torch::Tensor& images, PixelRange range);
 
 }  // namespace vae

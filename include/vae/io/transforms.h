@@ -14,10 +14,13 @@ namespace vae {
 // The deterministic part of the data transforms, in the order torchvision applies them:
 // centre crop to `center_crop` (0 = none; a crop larger than the image pads with zeros as
 // torchvision does), resize to `image_size` x `image_size`, then convert to `channels`.
+// No defaults of its own: the data layer fills it from data.center_crop, data.image_size and
+// data.channels (spec_of in src/data/factory.cpp). A spec left at zero ({}) has no image size,
+// which apply_transforms rejects.
 struct TransformSpec {
   int64_t center_crop = 0;
-  int64_t image_size = 32;
-  int64_t channels = 3;
+  int64_t image_size = 0;
+  int64_t channels = 0;
 };
 
 // Centre crop to size x size, as torchvision.transforms.CenterCrop on PIL images (offsets rounded

@@ -10,8 +10,6 @@
 
 #include <torch/torch.h>
 
-#include <string>
-
 #include "vae/config/config.h"
 
 namespace vae {
@@ -23,13 +21,14 @@ struct ElboTerms {
   torch::Tensor elbo;   // scalar, -(recon + kl)
 };
 
-// How the objective reduces and shapes its terms (loss.* keys other than the schedule's).
+// How the objective reduces and shapes its terms (loss.* keys other than the schedule's). Each
+// defaults to its config key's default (default_config()).
 struct LossSettings {
-  std::string likelihood = "bernoulli";
-  std::string recon_reduction = "sum";  // over pixels: sum | mean
-  std::string kl_reduction = "sum";     // over latents: sum | mean | per_pixel
-  std::string batch_reduction = "mean"; // over the batch: mean | sum
-  double free_bits = 0.0;               // nats per latent dimension (Kingma et al. 2016)
+  Likelihood likelihood = default_config().loss.likelihood;
+  ReconReduction recon_reduction = default_config().loss.recon_reduction;  // over pixels
+  KlReduction kl_reduction = default_config().loss.kl_reduction;           // over latents
+  BatchReduction batch_reduction = default_config().loss.batch_reduction;  // over the batch
+  double free_bits = default_config().loss.free_bits;  // nats per latent dimension (Kingma et al. 2016)
 
   static LossSettings from_config(const LossConfig& loss);
 };
@@ -43,7 +42,7 @@ torch::Tensor kl_per_item(const torch::Tensor& mu, const torch::Tensor& logvar);
 
 // Reconstruction term per item, summed over pixels: [B].
 torch::Tensor recon_per_item(const torch::Tensor& reconstruction, const torch::Tensor& target,
-                             const std::string& likelihood);
+                             Likelihood likelihood);
 
 // The objective with weight `kl_weight` on the KL term; `capacity` >= 0 switches to
 // kl_weight * |KL term - capacity| (Burgess et al. 2018).
@@ -54,6 +53,6 @@ ElboTerms elbo_terms(const torch::Tensor& reconstruction, const torch::Tensor& t
 // The default reductions (sums over pixels and latents, mean over the batch).
 ElboTerms elbo_terms(const torch::Tensor& reconstruction, const torch::Tensor& target,
                      const torch::Tensor& mu, const torch::Tensor& logvar,
-                     const std::string& likelihood, double beta);
+                     Likelihood likelihood, double beta);
 
 }  // namespace vae

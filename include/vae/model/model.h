@@ -18,26 +18,30 @@
 
 namespace vae {
 
+// Every option defaults to its config key's default (default_config(), the table in config.cpp),
+// so an options struct built by hand differs from a default config only where it is set.
 struct ModelOptions {
-  std::string type = "conv";      // conv | mlp
-  int64_t channels = 1;           // image channels (data.channels)
-  int64_t image_size = 32;        // image height = width (data.image_size)
-  std::vector<int64_t> hidden_dims = {32, 64, 128};  // conv: channels per block; mlp: widths
+  ModelType type = default_config().model.type;
+  int64_t channels = default_config().data.channels;      // image channels
+  int64_t image_size = default_config().data.image_size;  // image height = width
+  // conv: channels per block; mlp: widths
+  std::vector<int64_t> hidden_dims = default_config().model.hidden_dims;
   // Conv geometry of each encoder block: one value for every block, or one per block.
-  std::vector<int64_t> kernel_size = {4};
-  std::vector<int64_t> stride = {2};
-  std::vector<int64_t> padding = {1};
-  bool batch_norm = false;
-  std::string norm_position = "before_activation";  // conv-BN-act | after_activation: conv-act-BN
-  std::string activation = "relu";                   // relu | leaky_relu (slope 0.01) | silu
-  std::string downsample = "stride";                 // stride | maxpool (conv, act, 2x2 max-pool)
-  std::string upsample = "mirror";                   // mirror | convt2 (k2 s2 transposed convs)
-  bool refine = false;            // last up-sampling keeps hidden_dims[0] channels, then a k3 conv
-  std::string head = "two";       // two (mu and logvar layers) | split (one layer, halves)
-  double logvar_clamp = 0.0;      // > 0: logvar clamped to [-v, v] in encode
-  int64_t latent_dim = 10;
-  std::string likelihood = "bernoulli";  // bernoulli: the decoder emits logits
-  std::string range = "unit";            // gaussian: sigmoid for unit, tanh for symmetric
+  std::vector<int64_t> kernel_size = default_config().model.kernel_size;
+  std::vector<int64_t> stride = default_config().model.stride;
+  std::vector<int64_t> padding = default_config().model.padding;
+  bool batch_norm = default_config().model.batch_norm;
+  NormPosition norm_position = default_config().model.norm_position;  // conv-BN-act | conv-act-BN
+  Activation activation = default_config().model.activation;          // leaky_relu: slope 0.01
+  Downsample downsample = default_config().model.downsample;          // maxpool: conv, act, 2x2 max-pool
+  Upsample upsample = default_config().model.upsample;                // convt2: k2 s2 transposed convs
+  // The last up-sampling keeps hidden_dims[0] channels, then a k3 conv.
+  bool refine = default_config().model.refine;
+  PosteriorHead head = default_config().model.head;           // two: mu and logvar layers; split: halves
+  double logvar_clamp = default_config().model.logvar_clamp;  // > 0: logvar clamped to [-v, v] in encode
+  int64_t latent_dim = default_config().model.latent_dim;
+  Likelihood likelihood = default_config().loss.likelihood;   // bernoulli: the decoder emits logits
+  PixelRange range = default_config().data.range;             // gaussian: sigmoid (unit) or tanh (symmetric)
 
   // Carries every model key plus data.channels, data.image_size, data.range and
   // loss.likelihood; a single kernel_size/stride/padding value is broadcast to every block.
