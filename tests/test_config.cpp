@@ -4,8 +4,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "vae/config/config.h"
 #include "vae/base/errors.h"
+#include "vae/config/config.h"
+#include "vae/data/loader.h"
+#include "vae/model/loss.h"
+#include "vae/model/model.h"
 
 namespace {
 
@@ -105,6 +108,38 @@ TEST(Config, EnumValueListsChoices) {
   const auto path = write_temp_config("enum", R"({"loss": {"likelihood": "laplace"}})");
   const std::string message = config_error([&] { vae::load_config_json(path, {}); });
   EXPECT_NE(message.find("one of: gaussian, bernoulli"), std::string::npos) << message;
+}
+
+TEST(Config, ChoiceKeysBecomeEnumsThatWriteBackAsTheirWords) {
+  json resolved = vae::default_config_json();
+  for (const char* assignment : {"loss.likelihood=gaussian", "data.range=symmetric", "model.activation=leaky_relu",
+                                 "optim.name=sgd"}) {
+    vae::apply_override(resolved, assignment);
+  }
+  const vae::Config config = vae::config_from_json(resolved);
+  EXPECT_EQ(config.loss.likelihood, vae::Likelihood::Gaussian);
+  EXPECT_EQ(config.data.range, vae::PixelRange::Symmetric);
+  EXPECT_EQ(config.model.activation, vae::Activation::LeakyRelu);
+  EXPECT_EQ(config.optim.name, vae::OptimizerName::Sgd);
+  EXPECT_EQ(vae::to_string(vae::KlReduction::PerPixel), "per_pixel");
+  EXPECT_EQ(nlohmann::json(vae::Upsample::Convt2), nlohmann::json("convt2"));
+  EXPECT_EQ(vae::from_string<vae::KlSchedule>("capacity"), vae::KlSchedule::Capacity);
+  const std::string message = config_error([] { vae::from_string<vae::Downsample>("avgpool"); });
+  EXPECT_EQ(message, "model.downsample: got \"avgpool\"; allowed: one of stride, maxpool");
+}
+
+TEST(Config, EachDefaultIsTheConfigTables) {
+  // The option structs of the lower layers start from the table's defaults, not their own.
+  const vae::Config& defaults = vae::default_config();
+  const vae::ModelOptions model;
+  EXPECT_EQ(model.channels, defaults.data.channels);
+  EXPECT_EQ(model.hidden_dims, defaults.model.hidden_dims);
+  EXPECT_EQ(model.likelihood, defaults.loss.likelihood);
+  const vae::LossSettings loss;
+  EXPECT_EQ(loss.kl_reduction, defaults.loss.kl_reduction);
+  const vae::LoaderOptions loader;
+  EXPECT_EQ(loader.batch_size, defaults.train.batch_size);
+  EXPECT_EQ(defaults.data.channels, 1);
 }
 
 TEST(Config, HiddenDimsMustBeNonEmptyIntegerList) {
