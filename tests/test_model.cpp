@@ -598,13 +598,8 @@ struct PeerCase {
 std::vector<PeerCase> peer_cases() {
   std::vector<PeerCase> cases;
   {  // 000 Lance: conv 32-64-128 k4 s2 p1 + ReLU, two heads, latent 64, tanh output.
-    vae::ModelOptions o;
-    o.channels = 3;
-    o.image_size = 32;
-    o.hidden_dims = {32, 64, 128};
-    o.kernel_size = {4};
+    auto o = conv_options(32, 3, {32, 64, 128}, 4, 1);
     o.stride = {2};
-    o.padding = {1};
     o.latent_dim = 64;
     o.likelihood = vae::Likelihood::Gaussian;
     o.range = vae::PixelRange::Symmetric;
@@ -616,13 +611,8 @@ std::vector<PeerCase> peer_cases() {
           "ConvTranspose2d(64,32,k4,s2,p1,op0)", "ReLU", "ConvTranspose2d(32,3,k4,s2,p1,op0)"}});
   }
   {  // 001 CifarBN: conv 96-192-384 k3 s2 p1, ReLU then BN, split head, latent 128, sigmoid.
-    vae::ModelOptions o;
-    o.channels = 3;
-    o.image_size = 32;
-    o.hidden_dims = {96, 192, 384};
-    o.kernel_size = {3};
+    auto o = conv_options(32, 3, {96, 192, 384}, 3, 1);
     o.stride = {2};
-    o.padding = {1};
     o.batch_norm = true;
     o.norm_position = vae::NormPosition::AfterActivation;
     o.head = vae::PosteriorHead::Split;
@@ -637,13 +627,8 @@ std::vector<PeerCase> peer_cases() {
           "ConvTranspose2d(96,3,k3,s2,p1,op1)"}});
   }
   {  // 002 Flowers: 32x32, conv 16-32-64 k3 s1 p1 + ReLU + maxpool, ConvT k2 s2, latent 10.
-    vae::ModelOptions o;
-    o.channels = 3;
-    o.image_size = 32;
-    o.hidden_dims = {16, 32, 64};
-    o.kernel_size = {3};
+    auto o = conv_options(32, 3, {16, 32, 64}, 3, 1);
     o.stride = {1};
-    o.padding = {1};
     o.downsample = vae::Downsample::Maxpool;
     o.upsample = vae::Upsample::Convt2;
     o.latent_dim = 10;
@@ -668,13 +653,8 @@ std::vector<PeerCase> peer_cases() {
                       "Linear(64,512)", "ReLU", "Linear(512,784)"}});
   }
   {  // 004 CelebA: 64x64, conv 32..512 k3 s2 p1 + BN + LeakyReLU, latent 128, mirror + refine.
-    vae::ModelOptions o;
-    o.channels = 3;
-    o.image_size = 64;
-    o.hidden_dims = {32, 64, 128, 256, 512};
-    o.kernel_size = {3};
+    auto o = conv_options(64, 3, {32, 64, 128, 256, 512}, 3, 1);
     o.stride = {2};
-    o.padding = {1};
     o.batch_norm = true;
     o.activation = vae::Activation::LeakyRelu;
     o.refine = true;
