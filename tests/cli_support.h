@@ -4,11 +4,13 @@
 #pragma once
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -102,6 +105,28 @@ inline pid_t spawn_vae(const fs::path& cwd, const std::vector<std::string>& args
   fs::current_path(previous);
   posix_spawn_file_actions_destroy(&actions);
   return failed ? -1 : pid;
+}
+
+// Sends SIGINT (Ctrl-C) to the `vae` of spawn_vae once ready() holds (or after `seconds`) and
+// waits for it: its exit status, or -1 when it did not exit normally.
+template <class Ready>
+int interrupt_when(pid_t pid, Ready ready, int seconds = 60) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline && !ready()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  int status = 0;
+  if (::kill(pid, SIGINT) != 0 || ::waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The lines of a text, without their line ends.
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
 }
 
 // The CTest fixtures of the CLI suites (tests/CMakeLists.txt): each is one `vae` command, run in a

@@ -8,15 +8,12 @@
 #include "vae/config/config.h"
 #include "vae/base/errors.h"
 #include "vae/model/loss.h"
+#include "test_files.h"
 
 namespace {
 namespace fs = std::filesystem;
 
-fs::path temp_dir() {
-  const fs::path dir = fs::temp_directory_path() / ("vae_ckpt_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path temp_dir() { return vae_test::process_dir("ckpt_test"); }
 
 nlohmann::json small_config() {
   auto config = vae::default_config_json();

@@ -17,17 +17,12 @@
 #include "vae/logs/curves.h"
 #include "vae/base/errors.h"
 #include "vae/io/image_codec.h"
+#include "test_files.h"
 
 namespace {
 namespace fs = std::filesystem;
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("vae_curves_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return vae_test::scratch_dir("curves", name); }
 
 const char* kHeader = "epoch,step,split,loss,recon,kl,elbo,lr,images_per_s,seconds,kl_weight\n";
 

@@ -18,18 +18,14 @@
 #include "vae/data/array_dataset.h"
 #include "vae/data/cache.h"
 #include "vae/data/file_dataset.h"
+#include "test_files.h"
 
 namespace {
 namespace fs = std::filesystem;
 
 const fs::path kShared = fs::path(VAE_TEST_SOURCE_DIR) / ".." / "shared" / "data";
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("vae_datasets_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path temp_dir(const std::string& name) { return vae_test::scratch_dir("datasets", name); }
 
 vae::Config config_for(const std::vector<std::string>& overrides) {
   auto resolved = vae::default_config_json();

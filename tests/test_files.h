@@ -11,9 +11,17 @@
 namespace vae_test {
 namespace fs = std::filesystem;
 
+// The folder <temp>/vae_<group>_<pid>, private to this test process (ctest runs each test in a
+// process of its own), made if missing.
+inline fs::path process_dir(const std::string& group) {
+  const fs::path dir = fs::temp_directory_path() / ("vae_" + group + "_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
 // An empty folder <temp>/vae_<group>_<pid>/<name>, made anew (what an earlier run left is removed).
 inline fs::path scratch_dir(const std::string& group, const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("vae_" + group + "_" + std::to_string(::getpid())) / name;
+  const fs::path dir = process_dir(group) / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;

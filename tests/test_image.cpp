@@ -13,11 +13,7 @@
 namespace {
 namespace fs = std::filesystem;
 
-fs::path temp_dir() {
-  const fs::path dir = fs::temp_directory_path() / ("vae_image_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path temp_dir() { return vae_test::process_dir("image_test"); }
 
 vae::Image gradient(int64_t w, int64_t h, int64_t c) {
   vae::Image image{w, h, c, std::vector<uint8_t>(size_t(w * h * c))};

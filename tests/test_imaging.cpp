@@ -29,6 +29,7 @@
 #include "vae/base/errors.h"
 #include "vae/io/image_codec.h"
 #include "vae/io/transforms.h"
+#include "test_files.h"
 
 namespace {
 
@@ -212,22 +213,13 @@ void expect_shape(const Image& image, int64_t width, int64_t height, int64_t cha
 
 // A folder private to this test process (ctest runs tests in parallel processes), removed when
 // the process's tests end.
-fs::path temp_dir() {
-  static const fs::path dir = [] {
-    const fs::path made =
-        fs::temp_directory_path() / ("vae_imaging_test_" + std::to_string(::getpid()));
-    fs::create_directories(made);
-    return made;
-  }();
-  return dir;
-}
+fs::path temp_dir() { return vae_test::process_dir("imaging_test"); }
 
 class RemoveTempDir : public ::testing::Environment {
  public:
   void TearDown() override {
     std::error_code ignored;
-    fs::remove_all(fs::temp_directory_path() / ("vae_imaging_test_" + std::to_string(::getpid())),
-                   ignored);
+    fs::remove_all(temp_dir(), ignored);
   }
 };
 ::testing::Environment* const kRemoveTempDir =

@@ -73,14 +73,6 @@ void write_fixed_checkpoint(const fs::path& path, const std::vector<std::string>
   vae::save_checkpoint(path.string(), meta, model, nullptr);
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
-  return lines;
-}
-
 // "row N: dim D[, KL K nats]" lines of `vae traverse`'s stdout -> (D, K or NaN).
 std::vector<std::pair<int64_t, double>> traverse_rows(const std::string& out) {
   std::vector<std::pair<int64_t, double>> rows;

@@ -2,17 +2,10 @@
 // picture, list-valued grids, validation before training, failed runs and Ctrl-C.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <thread>
 
 #include "vae/train/checkpoint.h"
 #include "cli_support.h"
@@ -25,14 +18,6 @@ using namespace vae_test;
 
 // tiny_config() with 4 batches of 32 per epoch, one epoch (kSweepChanges).
 void write_config(const fs::path& dir) { write_tiny_config(dir, kSweepChanges); }
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
-  return lines;
-}
 
 // One CSV line split into fields, honouring double-quoted fields.
 std::vector<std::string> csv_fields(const std::string& line) {
@@ -277,16 +262,8 @@ TEST(Sweep, CtrlCWritesTheSummarySoFarAndExits130) {
                                     "--set", "train.log_every=1", "--out", "sweep"});
   ASSERT_GT(pid, 0);
   const fs::path metrics = dir / "sweep" / "01-seed=0" / "metrics.csv";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline &&
-         (!fs::exists(metrics) || lines_of(read_bytes(metrics)).size() < 3)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_EQ(::kill(pid, SIGINT), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_EQ(interrupt_when(pid, [&] { return fs::exists(metrics) && lines_of(read_bytes(metrics)).size() >= 3; }),
+            130);
   const std::string err = read_bytes(dir / ".stderr");
   EXPECT_TRUE(contains(err, "sweep stopped during run 1/2")) << err;
   EXPECT_FALSE(fs::exists(dir / "sweep" / "02-seed=1"));

@@ -8,6 +8,8 @@
 #include <numeric>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "vae/base/errors.h"
 #include "vae/data/loader.h"
 #include "vae/data/pixels.h"
@@ -66,6 +68,17 @@ bool all_digits(const std::string& text) {
 torch::Tensor load_fitted_image(const std::string& path, const Config& config, std::string* steps) {
   const Image fitted = fit_image(load_image(path), config.data.image_size, config.data.channels, steps);
   return image_to_tensor(fitted);  // uint8 [C, S, S]
+}
+
+torch::Tensor load_model_inputs(const std::vector<std::string>& paths, const Config& config,
+                                const torch::Device& device) {
+  std::vector<torch::Tensor> pictures;  // uint8 [C, S, S] each
+  for (const auto& path : paths) {
+    std::string steps;
+    pictures.push_back(load_fitted_image(path, config, &steps));
+    spdlog::info("{}: {}", path, steps);
+  }
+  return to_model_input(torch::stack(pictures), device, config.data.range);
 }
 
 torch::Tensor posterior_draws(const torch::Tensor& mu, const torch::Tensor& logvar, int64_t n,

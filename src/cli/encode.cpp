@@ -153,9 +153,9 @@ int run_encode(const EncodeArguments& args) {
 
 Command add_encode_command(CLI::App& parent) {
   auto args = std::make_shared<EncodeArguments>();
-  CLI::App* app = parent.add_subcommand(
-      "encode", "Posterior mean and log-variance of pictures, with their file names, as NPY or CSV");
-  add_model_options(app, args->model);
+  CLI::App* app = add_model_subcommand(
+      parent, "encode", "Posterior mean and log-variance of pictures, with their file names, as NPY or CSV",
+      args->model);
   app->add_option("-i,--input", args->inputs,
                   "PNG, JPEG or BMP file, or a folder searched recursively for them (sorted by "
                   "path); repeatable, rows follow the order given")

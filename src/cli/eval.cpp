@@ -72,8 +72,9 @@ int run_eval(const EvalArguments& args) {
 
 Command add_eval_command(CLI::App& parent) {
   auto args = std::make_shared<EvalArguments>();
-  CLI::App* app = parent.add_subcommand("eval", "Likelihood, ELBO, active units, PSNR and MIG of a trained model");
-  add_model_options(app, args->model);
+  CLI::App* app = add_model_subcommand(
+      parent, "eval", "Likelihood, ELBO, active units, PSNR and MIG of a trained model",
+      args->model);
   app->add_option("--split", args->evaluation.split, "test | val")->capture_default_str();
   app->add_option("-k,--iw-samples", args->evaluation.iw_samples, "Importance samples per image for the NLL (0 = skip)")
       ->check(CLI::Range(int64_t(0), int64_t(1000000)))

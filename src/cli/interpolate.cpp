@@ -28,16 +28,9 @@ struct InterpolateArguments {
 int run_interpolate(const InterpolateArguments& args) {
   LoadedModel loaded = open_model(args.model);
   const Config& config = loaded.config;
-  const torch::Device device = loaded.device;
   VAE& model = loaded.model;
-  std::vector<torch::Tensor> pictures;  // uint8 [C, S, S] each
-  for (const auto& path : {args.from, args.to}) {
-    std::string steps;
-    pictures.push_back(load_fitted_image(path, config, &steps));
-    spdlog::info("{}: {}", path, steps);
-  }
   torch::NoGradGuard no_grad;
-  const auto x = to_model_input(torch::stack(pictures), device, config.data.range);  // [2, C, S, S]
+  const auto x = load_model_inputs({args.from, args.to}, config, loaded.device);  // [2, C, S, S]
   // The same call on the same batch as `vae reconstruct --input A --input B`: in eval mode it
   // decodes the posterior means, so the ends of the strip are its reconstructions bit for bit
   // (decoding them inside a larger batch could differ in the last bits).
@@ -65,9 +58,9 @@ int run_interpolate(const InterpolateArguments& args) {
 
 Command add_interpolate_command(CLI::App& parent) {
   auto args = std::make_shared<InterpolateArguments>();
-  CLI::App* app = parent.add_subcommand(
-      "interpolate", "A strip of images decoded between two pictures' latent codes");
-  add_model_options(app, args->model);
+  CLI::App* app = add_model_subcommand(
+      parent, "interpolate", "A strip of images decoded between two pictures' latent codes",
+      args->model);
   app->add_option("--from", args->from, "First picture (PNG, JPEG or BMP)")->required();
   app->add_option("--to", args->to, "Last picture (PNG, JPEG or BMP)")->required();
   app->add_option("--steps", args->steps,

@@ -13,9 +13,12 @@ namespace {
 const char* const kDeviceHelp = "auto | cpu | cuda | cuda:N | mps";
 }  // namespace
 
-void add_model_options(CLI::App* app, ModelArguments& args) {
+CLI::App* add_model_subcommand(CLI::App& parent, const std::string& name, const std::string& description,
+                               ModelArguments& args) {
+  CLI::App* app = parent.add_subcommand(name, description);
   app->add_option("--ckpt", args.ckpt, "Checkpoint (default: the newest run's last.pt)");
   app->add_option("--device", args.device, kDeviceHelp)->capture_default_str();
+  return app;
 }
 
 std::string checkpoint_or_latest(const std::string& ckpt) {

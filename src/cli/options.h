@@ -18,7 +18,9 @@ struct ModelArguments {
   std::string ckpt;            // empty: the newest run's last checkpoint
   std::string device = "cpu";  // inference defaults to the CPU, whatever the run trained on
 };
-void add_model_options(CLI::App* app, ModelArguments& args);
+// The subcommand `name` of parent for a command that uses a trained model, with --ckpt and --device.
+CLI::App* add_model_subcommand(CLI::App& parent, const std::string& name, const std::string& description,
+                               ModelArguments& args);
 
 // The checkpoint of --ckpt (or the newest run's, logged) in eval mode on --device; `overrides`
 // change the config's data keys as --set does.

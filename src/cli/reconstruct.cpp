@@ -26,20 +26,12 @@ struct ReconstructArguments {
 
 int run_reconstruct(const ReconstructArguments& args) {
   LoadedModel loaded = open_model(args.model);
-  const Config& config = loaded.config;
-  const torch::Device device = loaded.device;
-  VAE& model = loaded.model;
-  std::vector<torch::Tensor> batch;
-  for (const auto& path : args.inputs) {
-    std::string steps;
-    batch.push_back(load_fitted_image(path, config, &steps));
-    spdlog::info("{}: {}", path, steps);
-  }
+  const DataConfig& data = loaded.config.data;
   torch::NoGradGuard no_grad;
-  const auto x = to_model_input(torch::stack(batch), device, config.data.range);
-  const VaeOutput out = model->forward(x);
-  const auto originals = to_unit_range(x, config.data.range);
-  const auto reconstructions = to_unit_range(model->to_image(out.reconstruction), config.data.range);
+  const auto x = load_model_inputs(args.inputs, loaded.config, loaded.device);  // [N, C, S, S]
+  const VaeOutput out = loaded.model->forward(x);
+  const auto originals = to_unit_range(x, data.range);
+  const auto reconstructions = to_unit_range(loaded.model->to_image(out.reconstruction), data.range);
   const int64_t nrow = std::min<int64_t>(kMaxRow, int64_t(args.inputs.size()));
   write_grid_png(args.out, interleave_rows(originals, reconstructions, nrow), nrow);
   spdlog::info("{} image(s) reconstructed with {}", args.inputs.size(), loaded.path);
@@ -51,8 +43,7 @@ int run_reconstruct(const ReconstructArguments& args) {
 
 Command add_reconstruct_command(CLI::App& parent) {
   auto args = std::make_shared<ReconstructArguments>();
-  CLI::App* app = parent.add_subcommand("reconstruct", "Encode and decode images");
-  add_model_options(app, args->model);
+  CLI::App* app = add_model_subcommand(parent, "reconstruct", "Encode and decode images", args->model);
   app->add_option("-i,--input", args->inputs, "PNG, JPEG or BMP image (repeatable)")->required();
   app->add_option("-o,--out", args->out, "Output PNG: originals above reconstructions")
       ->capture_default_str();

@@ -37,13 +37,9 @@ int64_t grid_row(int64_t nrow, int64_t images) {
 int run_sample_around(const SampleArguments& args) {
   LoadedModel loaded = open_model(args.model);
   const Config& config = loaded.config;
-  const torch::Device device = loaded.device;
   VAE& model = loaded.model;
-  std::string steps;
-  const auto picture = load_fitted_image(args.around, config, &steps);  // uint8 [C, S, S]
-  spdlog::info("{}: {}", args.around, steps);
   torch::NoGradGuard no_grad;
-  const auto x = to_model_input(picture.unsqueeze(0), device, config.data.range);  // [1, C, S, S]
+  const auto x = load_model_inputs({args.around}, config, loaded.device);  // [1, C, S, S]
   const auto [mu, logvar] = model->encode(x);                                      // [1, latent]
   auto generator = at::detail::createCPUGenerator(uint64_t(args.seed));
   const auto z = posterior_draws(mu[0], logvar[0], args.count, args.temperature, generator);
@@ -79,9 +75,9 @@ int run_sample(const SampleArguments& args) {
 
 Command add_sample_command(CLI::App& parent) {
   auto args = std::make_shared<SampleArguments>();
-  CLI::App* app = parent.add_subcommand(
-      "sample", "Draw new images from a trained model, or variations of one picture (--around)");
-  add_model_options(app, args->model);
+  CLI::App* app = add_model_subcommand(
+      parent, "sample", "Draw new images from a trained model, or variations of one picture (--around)",
+      args->model);
   app->add_option("-n,--count", args->count, "Number of images (with --around: of variations)")
       ->check(CLI::Range(1, 4096));
   app->add_option("-o,--out", args->out, "Output PNG")->capture_default_str();

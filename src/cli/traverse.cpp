@@ -34,19 +34,13 @@ int run_traverse(const TraverseArguments& args) {
   VAE& model = loaded.model;
   const int64_t latent_dim = config.model.latent_dim;
   const std::vector<int64_t> dims = parse_dims(args.dims, latent_dim);
-  torch::Tensor picture;  // uint8 [C, S, S] when --input is given
-  if (!args.input.empty()) {
-    std::string steps;
-    picture = load_fitted_image(args.input, config, &steps);
-    spdlog::info("{}: {}", args.input, steps);
-  }
+  const bool around_input = !args.input.empty();
   torch::NoGradGuard no_grad;
 
   torch::Tensor base = torch::zeros({latent_dim}, torch::TensorOptions().device(device));  // [latent]
   torch::Tensor input_mu, input_logvar;  // [1, latent]
-  if (picture.defined()) {
-    std::tie(input_mu, input_logvar) =
-        model->encode(to_model_input(picture.unsqueeze(0), device, config.data.range));
+  if (around_input) {
+    std::tie(input_mu, input_logvar) = model->encode(load_model_inputs({args.input}, config, device));
     base = input_mu[0];
   }
 
@@ -57,7 +51,7 @@ int run_traverse(const TraverseArguments& args) {
   const std::string& why_not = measured.why_not;
   if (!kl.defined()) {
     spdlog::warn("cannot measure KL on the checkpoint's dataset: {}", why_not);
-    if (picture.defined()) {
+    if (around_input) {
       kl = kl_per_dimension(input_mu, input_logvar);
       source = "the posterior of " + args.input + " alone";
     }
@@ -75,7 +69,7 @@ int run_traverse(const TraverseArguments& args) {
   const auto images = to_unit_range(model->to_image(model->decode(codes)), config.data.range);
   write_grid_png(args.out, images, args.steps);
   spdlog::info("{} rows x {} steps over [-{}, {}] around {} with {}", rows.size(), args.steps,
-               args.range, args.range, picture.defined() ? args.input + "'s posterior mean" : "z = 0",
+               args.range, args.range, around_input ? args.input + "'s posterior mean" : "z = 0",
                loaded.path);
   std::cout << args.out << "\n";
   for (size_t row = 0; row < rows.size(); ++row) {
@@ -91,9 +85,9 @@ int run_traverse(const TraverseArguments& args) {
 
 Command add_traverse_command(CLI::App& parent) {
   auto args = std::make_shared<TraverseArguments>();
-  CLI::App* app = parent.add_subcommand(
-      "traverse", "Latent traversals: one row per latent dimension, rows ordered by KL");
-  add_model_options(app, args->model);
+  CLI::App* app = add_model_subcommand(
+      parent, "traverse", "Latent traversals: one row per latent dimension, rows ordered by KL",
+      args->model);
   app->add_option("-i,--input", args->input,
                   "Picture (PNG, JPEG or BMP) whose posterior mean is the base code (default: 0)");
   app->add_option("--dims", args->dims, "Dimensions to show: all, or a list such as 0,3,7")

@@ -19,6 +19,11 @@ namespace vae {
 // "centre-cropped 40x30 to 30x30, ..."). IoError / DataError naming the path when unreadable.
 torch::Tensor load_fitted_image(const std::string& path, const Config& config, std::string* steps);
 
+// The pictures at `paths`, each fitted with load_fitted_image (what was done to each is logged),
+// as one model input batch [N, C, S, S] on `device` (to_model_input).
+torch::Tensor load_model_inputs(const std::vector<std::string>& paths, const Config& config,
+                                const torch::Device& device);
+
 // `n` draws z = mu + temperature * sigma * eps with sigma = exp(logvar / 2) and eps ~ N(0, I)
 // drawn on the CPU from `generator`: mu, logvar [latent] -> [n, latent] on mu's device.
 // Temperature 0 gives n copies of mu.
