@@ -491,26 +491,6 @@ TEST(TransformChannels, GrayToRgbReplicatesAndSameCountIsACopy) {
   EXPECT_THROW(vae::convert_channels(rgb, 4), vae::ConfigError);
 }
 
-TEST(TransformFlip, MirrorsRowsForOddAndEvenWidths) {
-  for (const int64_t channels : {1, 3}) {
-    for (const int64_t width : {1, 4, 5}) {
-      const Image original = pattern(width, 3, channels);
-      Image flipped = original;
-      vae::flip_horizontal(flipped);
-      for (int64_t y = 0; y < 3; ++y) {
-        for (int64_t x = 0; x < width; ++x) {
-          for (int64_t c = 0; c < channels; ++c) {
-            EXPECT_EQ(flipped.pixels[size_t((y * width + x) * channels + c)],
-                      original.pixels[size_t((y * width + (width - 1 - x)) * channels + c)]);
-          }
-        }
-      }
-      vae::flip_horizontal(flipped);
-      EXPECT_EQ(flipped.pixels, original.pixels);
-    }
-  }
-}
-
 TEST(TransformApply, ComposesCropResizeAndChannels) {
   const Image photo = pattern(500, 680, 3);
   const Image out = vae::apply_transforms(photo, {148, 64, 3});

@@ -129,7 +129,7 @@ TEST(KlPerDimension, MatchesTheClosedFormAndSumsToTheKlTerm) {
   const auto mu = torch::randn({5, 3}), logvar = torch::randn({5, 3});
   const auto kl = vae::kl_per_dimension(mu, logvar);
   ASSERT_EQ(kl.sizes(), (std::vector<int64_t>{3}));
-  EXPECT_NEAR(kl.sum().item<double>(), vae::kl_per_item(mu, logvar).mean().item<double>(), 1e-5);
+  EXPECT_NEAR(kl.sum().item<double>(), vae::kl_per_latent(mu, logvar).sum(1).mean().item<double>(), 1e-5);
   // mu = 2, logvar = 0: 1/2 mu^2 = 2 nats; mu = 0, logvar = 0: none.
   const auto known = vae::kl_per_dimension(torch::tensor({{2.0f, 0.0f}}), torch::zeros({1, 2}));
   EXPECT_NEAR(known[0].item<double>(), 2.0, 1e-6);

@@ -10,7 +10,7 @@ namespace {
 TEST(Loss, KlIsZeroForThePrior) {
   const auto mu = torch::zeros({4, 3});
   const auto logvar = torch::zeros({4, 3});
-  EXPECT_TRUE(torch::allclose(vae::kl_per_item(mu, logvar), torch::zeros({4})));
+  EXPECT_TRUE(torch::allclose(vae::kl_per_latent(mu, logvar).sum(1), torch::zeros({4})));
 }
 
 TEST(Loss, KlMatchesClosedForm) {
@@ -19,7 +19,7 @@ TEST(Loss, KlMatchesClosedForm) {
   const auto mu = torch::tensor({{1.0f, -2.0f}});
   const auto logvar = torch::tensor({{1.0f, 0.0f}});
   const double expected = 0.5 * (std::exp(1.0) - 1.0) + 2.0;
-  EXPECT_NEAR(vae::kl_per_item(mu, logvar).item<double>(), expected, 1e-5);
+  EXPECT_NEAR(vae::kl_per_latent(mu, logvar).sum(1).item<double>(), expected, 1e-5);
 }
 
 TEST(Loss, GaussianReconIsSquaredErrorSummedOverPixels) {
@@ -63,7 +63,7 @@ TEST(Loss, GradientOfKlMatchesAnalyticForm) {
   // d KL / d mu = mu; d KL / d logvar = (exp(logvar) - 1) / 2.
   auto mu = torch::tensor({{0.5f, -1.5f}}, torch::requires_grad());
   auto logvar = torch::tensor({{0.3f, -0.7f}}, torch::requires_grad());
-  vae::kl_per_item(mu, logvar).sum().backward();
+  vae::kl_per_latent(mu, logvar).sum(1).sum().backward();
   EXPECT_TRUE(torch::allclose(mu.grad(), mu.detach()));
   EXPECT_TRUE(torch::allclose(logvar.grad(), (logvar.detach().exp() - 1) / 2));
 }

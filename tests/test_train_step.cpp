@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "test_files.h"
 #include "vae/base/errors.h"
@@ -180,6 +181,24 @@ TEST(BestCheckpoints, KeepsTheKBestAndMovesTheFilesDownARank) {
 TEST(BestCheckpoints, KeepZeroKeepsNone) {
   vae::BestCheckpoints none(scratch_dir("train_step", "none"), 0, nlohmann::json());
   EXPECT_TRUE(none.admit(1.0, 1).empty());
+}
+
+TEST(EarlyStop, StopsAfterPatienceEpochsWithoutANewBest) {
+  vae::EarlyStop stop(2, std::numeric_limits<double>::infinity(), 0);
+  EXPECT_FALSE(stop.update(5.0));
+  EXPECT_FALSE(stop.update(5.0));  // a tie is no improvement
+  EXPECT_EQ(stop.epochs_without_improvement(), 1);
+  EXPECT_FALSE(stop.update(4.0));  // a new best resets the count
+  EXPECT_EQ(stop.epochs_without_improvement(), 0);
+  EXPECT_FALSE(stop.update(4.5));
+  EXPECT_TRUE(stop.update(6.0));
+  EXPECT_DOUBLE_EQ(stop.best(), 4.0);
+  // Resumed with its saved state, one more epoch without improvement stops it.
+  vae::EarlyStop resumed(2, 4.0, 1);
+  EXPECT_TRUE(resumed.update(4.0));
+  // Patience 0 never stops.
+  vae::EarlyStop never(0, 1.0, 100);
+  EXPECT_FALSE(never.update(2.0));
 }
 
 TEST(RunOptions, AreCheckedAsTheConfigKeysAre) {

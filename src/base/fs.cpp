@@ -1,4 +1,4 @@
-// Atomic file writes; see fs.h.
+// Whole-file reads and atomic file writes; see fs.h.
 #include "vae/base/fs.h"
 
 #include <fcntl.h>
@@ -12,6 +12,26 @@
 
 namespace vae {
 namespace fs = std::filesystem;
+
+std::vector<uint8_t> read_file_bytes(const std::string& path) {
+  std::error_code error;
+  if (fs::is_directory(path, error)) throw IoError(path + ": is a folder, expected a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const std::string reason = fs::exists(path, error) ? std::strerror(errno) : "no such file";
+    throw IoError(path + ": cannot open (" + reason + ")");
+  }
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (size < 0 || !in) throw IoError(path + ": cannot determine the file size");
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size)) {
+    throw IoError(path + ": read failed after " + std::to_string(in.gcount()) + " of " +
+                  std::to_string(size) + " bytes");
+  }
+  return bytes;
+}
 
 namespace {
 void sync_path(const fs::path& path, bool directory) {

@@ -23,8 +23,6 @@ void install_stop_handlers() {
 
 int stop_requested() { return int(g_stop_signal); }
 
-void clear_stop_request() { g_stop_signal = 0; }
-
 const char* signal_name(int signal_number) {
   switch (signal_number) {
     case SIGINT: return "SIGINT";

@@ -22,8 +22,6 @@ namespace {
 // Seed stream of the train/validation carve (distinct from the shuffling streams).
 constexpr uint64_t kCarveStream = 0xCA4E;
 
-std::string split_label(Split split) { return split_name(split); }
-
 // The first of `root` and `root/<subfolder>` in which `holds` is true.
 fs::path locate(const Config& config, const std::vector<std::string>& subfolders,
                 const std::function<bool(const fs::path&)>& holds, const std::string& expected) {
@@ -58,7 +56,7 @@ TransformSpec spec_of(const Config& config) {
 }
 
 std::string describe(const Config& config, Split split, size_t count) {
-  return to_string(config.data.dataset) + " " + split_label(split) + ": " + std::to_string(count) + " images " +
+  return to_string(config.data.dataset) + " " + split_name(split) + ": " + std::to_string(count) + " images " +
          std::to_string(config.data.channels) + "x" + std::to_string(config.data.image_size) + "x" +
          std::to_string(config.data.image_size);
 }
@@ -95,7 +93,7 @@ std::shared_ptr<ImageDataset> array_split(const Config& config, Split split, con
   }
   if (indices.empty()) {
     throw ConfigError("data.val_fraction=" + std::to_string(config.data.val_fraction) +
-                      " leaves the " + split_label(split) + " split of " + to_string(config.data.dataset) +
+                      " leaves the " + split_name(split) + " split of " + to_string(config.data.dataset) +
                       " empty; use a value in (0, 0.9]");
   }
   auto images = transform_array(source, indices, spec_of(config));

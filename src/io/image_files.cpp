@@ -1,9 +1,7 @@
-// Reading and writing image files, and fitting pictures to a model; this file owns the stb
-// implementations. No LibTorch here.
+// Reading image files and writing PNGs (image_codec.h); this file owns the stb implementations.
+// No LibTorch here.
 #include "vae/io/image_codec.h"
 
-#include <cstdio>
-#include <filesystem>
 #include <fstream>
 
 #define STB_IMAGE_IMPLEMENTATION
@@ -16,9 +14,6 @@
 #define STBI_WRITE_NO_STDIO
 #include <stb_image_write.h>
 
-#include <algorithm>
-#include <cmath>
-
 #include "vae/base/errors.h"
 #include "vae/base/fs.h"
 #include "vae/io/transforms.h"
@@ -30,8 +25,8 @@ Image load_image(const std::string& path) {
   if (!file) throw IoError(path + ": cannot open image file; check that it exists and is readable");
   std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(file)),
                                    std::istreambuf_iterator<char>());
-  // JPEGs through libjpeg-turbo, PNG/BMP through stb_image; same errors as before (empty file,
-  // not an image, absurd header dimensions, truncated or damaged data), all naming the path.
+  // JPEGs through libjpeg-turbo, PNG/BMP through stb_image; an empty file, not an image, absurd
+  // header dimensions or truncated or damaged data are errors naming the path.
   return decode_image(bytes.data(), bytes.size(), path);
 }
 

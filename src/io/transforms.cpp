@@ -1,7 +1,7 @@
 // Deterministic image transforms on 8-bit interleaved images, reproducing what torchvision does on
 // PIL images so that a model trained here sees the same pixels as the Python reference:
 // CenterCrop (with its rounding and zero padding), Resize (PIL's antialiased bilinear filter, in
-// PIL's fixed-point arithmetic), convert("L") / convert("RGB"), and a horizontal flip.
+// PIL's fixed-point arithmetic), and convert("L") / convert("RGB").
 // Limits: 1 (gray) or 3 (RGB) channels only; sizes up to kMaxImageSide; no other filters.
 #include <algorithm>
 #include <cmath>
@@ -482,19 +482,6 @@ Image apply_transforms(const Image& image, const TransformSpec& spec) {
   if (current == &resized) return resized;
   if (current == &cropped) return cropped;
   return image;
-}
-
-void flip_horizontal(Image& image) {
-  check_image(image, "horizontal flip");
-  const int64_t channels = image.channels;
-  for (int64_t y = 0; y < image.height; ++y) {
-    uint8_t* row = &image.pixels[size_t(y * image.width * channels)];
-    for (int64_t left = 0, right = image.width - 1; left < right; ++left, --right) {
-      for (int64_t c = 0; c < channels; ++c) {
-        std::swap(row[left * channels + c], row[right * channels + c]);
-      }
-    }
-  }
 }
 
 Image fit_image(const Image& image, int64_t size, int64_t channels, std::string* steps) {

@@ -7,10 +7,6 @@ torch::Tensor kl_per_latent(const torch::Tensor& mu, const torch::Tensor& logvar
   return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp());
 }
 
-torch::Tensor kl_per_item(const torch::Tensor& mu, const torch::Tensor& logvar) {
-  return kl_per_latent(mu, logvar).sum(/*dim=*/1);
-}
-
 torch::Tensor recon_per_item(const torch::Tensor& reconstruction, const torch::Tensor& target,
                              Likelihood likelihood) {
   torch::Tensor per_pixel;

@@ -124,8 +124,7 @@ class Trainer {
   ProgressBar bar_{stderr_is_terminal()};
   int64_t batches_ = 0, planned_ = 0;
   double elapsed_before_ = 0, lr_ = 0, kl_weight_ = 0;
-  double best_val_ = std::numeric_limits<double>::infinity();
-  int64_t epochs_without_improvement_ = 0;
+  std::unique_ptr<EarlyStop> early_stop_;
   torch::Tensor sample_noise_, shown_images_;
   int64_t grid_rows_ = 1;
   TermSums window_;
@@ -171,8 +170,10 @@ Trainer::Trainer(const TrainOptions& options)
   elapsed_before_ = number_or(meta_.metrics, "seconds", 0.0);
   nonfinite_ = std::make_unique<NonFinitePolicy>(config_.train,
                                                  number_or(meta_.metrics, "last_train_loss", std::nan("")));
-  best_val_ = number_or(meta_.metrics, "best_val_loss", std::numeric_limits<double>::infinity());
-  epochs_without_improvement_ = int64_t(number_or(meta_.metrics, "epochs_without_improvement", 0));
+  early_stop_ = std::make_unique<EarlyStop>(
+      config_.train.early_stop_patience,
+      number_or(meta_.metrics, "best_val_loss", std::numeric_limits<double>::infinity()),
+      int64_t(number_or(meta_.metrics, "epochs_without_improvement", 0)));
   batches_ = train_loader_->batches_per_epoch();
   planned_ = config_.train.epochs * batches_;
   if (config_.train.max_steps > 0) planned_ = std::min(config_.train.max_steps, planned_);
@@ -198,9 +199,9 @@ void Trainer::save_last() {
   // JSON has no NaN or infinity: keys without a finite value yet are left out.
   const double last_finite_loss = nonfinite_->last_finite_loss();
   if (std::isfinite(last_finite_loss)) meta_.metrics["last_train_loss"] = last_finite_loss;
-  if (std::isfinite(best_val_)) meta_.metrics["best_val_loss"] = best_val_;
+  if (std::isfinite(early_stop_->best())) meta_.metrics["best_val_loss"] = early_stop_->best();
   meta_.metrics["best"] = best_->to_json();
-  meta_.metrics["epochs_without_improvement"] = epochs_without_improvement_;
+  meta_.metrics["epochs_without_improvement"] = early_stop_->epochs_without_improvement();
   save_checkpoint(last_path_.string(), meta_, model_, optimizer_.get());
 }
 
@@ -332,11 +333,7 @@ bool Trainer::end_epoch(int64_t epoch, TrainSummary& summary) {
   spdlog::info("epoch {}/{} validation: {} elbo {:.3f}", epoch + 1, config_.train.epochs,
                format_terms(val_terms), val_terms.elbo);
   meta_.metrics["last_val"] = to_json(val_terms);
-  const bool improved = val_loss < best_val_;
-  if (improved) best_val_ = val_loss;
-  epochs_without_improvement_ = improved ? 0 : epochs_without_improvement_ + 1;
-  const bool stop_early = config_.train.early_stop_patience > 0 &&
-                          epochs_without_improvement_ >= config_.train.early_stop_patience;
+  const bool stop_early = early_stop_->update(val_loss);
   const bool last_epoch = meta_.epoch >= config_.train.epochs || reached_max_steps() || stop_early;
   if ((epoch + 1) % config_.train.sample_every == 0 || last_epoch) write_grids(epoch);
   const fs::path best_path = best_->admit(val_loss, epoch + 1);
@@ -344,7 +341,7 @@ bool Trainer::end_epoch(int64_t epoch, TrainSummary& summary) {
   if (!best_path.empty()) save_checkpoint(best_path.string(), meta_, model_, optimizer_.get());
   if (stop_early) {
     spdlog::info("early stop: no better validation loss in {} epochs (best {:.4g})",
-                 epochs_without_improvement_, best_val_);
+                 early_stop_->epochs_without_improvement(), early_stop_->best());
   }
   if (const int signal_number = stop_requested()) {
     stop_for_signal(signal_number, fmt::format("after epoch {}", epoch + 1));

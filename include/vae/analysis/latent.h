@@ -48,7 +48,7 @@ torch::Tensor interpolate_codes(const torch::Tensor& a, const torch::Tensor& b, 
 double angle_degrees(const torch::Tensor& a, const torch::Tensor& b);
 
 // KL(q(z|x) || N(0, I)) of each latent dimension, averaged over the batch, in nats:
-// mu, logvar [B, latent] -> [latent]; the per-dimension terms of kl_per_item (Kingma & Welling
+// mu, logvar [B, latent] -> [latent]; the per-dimension terms of the KL (Kingma & Welling
 // 2014, appendix B): -1/2 (1 + logvar - mu^2 - exp(logvar)).
 torch::Tensor kl_per_dimension(const torch::Tensor& mu, const torch::Tensor& logvar);
 

@@ -1,13 +1,19 @@
-// File-system helpers shared by everything that writes results: atomic writes (temporary file in
+// File-system helpers: whole-file reads, and for everything that writes results, atomic writes (temporary file in
 // the same folder, flushed to disk, then renamed over the target) so that a crash or a kill never
 // leaves a partial or damaged file behind.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace vae {
+
+// The whole file as bytes. IoError naming the path when it is a folder, missing, unreadable or
+// cannot be read to its end.
+std::vector<uint8_t> read_file_bytes(const std::string& path);
 
 // Writes `size` bytes to `path` atomically. Throws IoError naming the path.
 void write_file_atomically(const std::string& path, const void* data, size_t size);

@@ -7,7 +7,6 @@ namespace vae {
 void install_stop_handlers();
 // The signal number that asked to stop, or 0.
 int stop_requested();
-void clear_stop_request();
 // "SIGINT", "SIGTERM", ...
 const char* signal_name(int signal_number);
 

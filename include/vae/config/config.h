@@ -29,7 +29,7 @@ struct DataConfig {
   int64_t prefetch;      // batches decoded ahead of the trainer
   bool drop_last;        // drop the last, partial training batch
   bool cache;            // decode once into a memory-mapped uint8 store
-  std::string cache_dir; // where stores live ("" = <root>/.vae-cache)
+  std::string cache_dir;  // folder of the cache stores ("" = $XDG_CACHE_HOME/vae or ~/.cache/vae)
   bool skip_missing;     // skip images a split file lists but that are absent
   bool skip_corrupt;     // skip images that cannot be decoded
   int64_t train_size;    // items in the procedural training split

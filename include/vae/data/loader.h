@@ -46,7 +46,6 @@ class BatchLoader {
   // uint8 [N, C, H, W] of the given items in that order, without flips.
   torch::Tensor gather(const std::vector<size_t>& indices) const;
   size_t dataset_size() const { return size_; }
-  const ImageDataset& dataset() const { return *dataset_; }
   // Items skipped so far because they could not be decoded (data.skip_corrupt).
   int64_t skipped_items() const { return skipped_->load(); }
 

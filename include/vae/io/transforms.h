@@ -1,6 +1,6 @@
 // Deterministic transforms of decoded images, without LibTorch: centre crop, antialiased resize
 // matching torchvision's Resize on PIL images (PIL's bilinear filter with support scaled by the
-// reduction), gray<->RGB, and horizontal flip.
+// reduction), gray<->RGB, and fitting any picture to a model (the loader flips batches itself).
 #pragma once
 
 #include <cstddef>
@@ -41,8 +41,5 @@ Image apply_transforms(const Image& image, const TransformSpec& spec);
 // to a square, then the same resize and channel conversion as the data transforms. `steps`
 // receives a human-readable account of what was done ("used as is" when nothing was).
 Image fit_image(const Image& image, int64_t size, int64_t channels, std::string* steps);
-
-// Mirrors left-right in place.
-void flip_horizontal(Image& image);
 
 }  // namespace vae

@@ -37,9 +37,6 @@ struct LossSettings {
 // Closed form from Kingma & Welling 2014, appendix B: -1/2 (1 + logvar - mu^2 - exp(logvar)).
 torch::Tensor kl_per_latent(const torch::Tensor& mu, const torch::Tensor& logvar);
 
-// The same summed over latents: [B].
-torch::Tensor kl_per_item(const torch::Tensor& mu, const torch::Tensor& logvar);
-
 // Reconstruction term per item, summed over pixels: [B].
 torch::Tensor recon_per_item(const torch::Tensor& reconstruction, const torch::Tensor& target,
                              Likelihood likelihood);

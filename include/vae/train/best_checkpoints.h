@@ -1,6 +1,6 @@
-// The K best checkpoints of a run by validation loss: best.pt (rank 1), best-2.pt, ..., best-K.pt
-// in its checkpoints/ folder, with the ranking stored in last.pt's metrics so a resumed run goes on
-// with it.
+// What the validation loss decides at the end of an epoch: the K best checkpoints of a run
+// (best.pt (rank 1), best-2.pt, ..., best-K.pt in its checkpoints/ folder, the ranking stored in
+// last.pt's metrics so a resumed run goes on with it), and early stopping.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,31 @@ class BestCheckpoints {
   std::filesystem::path folder_;
   int64_t keep_;
   std::vector<std::pair<double, int64_t>> ranked_;  // (validation loss, epoch), best first
+};
+
+// Early stopping (train.early_stop_patience): stop once `patience` epochs in a row brought no
+// validation loss below the best so far. patience <= 0 never stops. A resumed run passes the
+// best loss and count it had saved.
+class EarlyStop {
+ public:
+  EarlyStop(int64_t patience, double best, int64_t epochs_without_improvement)
+      : patience_(patience), best_(best), epochs_without_improvement_(epochs_without_improvement) {}
+
+  // Records one epoch's validation loss; true when the run should stop now.
+  bool update(double loss) {
+    const bool improved = loss < best_;
+    if (improved) best_ = loss;
+    epochs_without_improvement_ = improved ? 0 : epochs_without_improvement_ + 1;
+    return patience_ > 0 && epochs_without_improvement_ >= patience_;
+  }
+
+  double best() const { return best_; }
+  int64_t epochs_without_improvement() const { return epochs_without_improvement_; }
+
+ private:
+  int64_t patience_;
+  double best_;
+  int64_t epochs_without_improvement_;
 };
 
 }  // namespace vae

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "vae/base/errors.h"
+#include "vae/base/fs.h"
 #include "vae/io/formats.h"
 
 namespace vae {
@@ -27,27 +28,6 @@ std::string hex32(uint32_t value) {
   char text[16];
   std::snprintf(text, sizeof text, "0x%08x", value);
   return text;
-}
-
-std::vector<uint8_t> read_raw_file(const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code error;
-  if (fs::is_directory(path, error)) throw IoError(path + ": is a folder, expected a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const std::string reason = fs::exists(path, error) ? std::strerror(errno) : "no such file";
-    throw IoError(path + ": cannot open (" + reason + ")");
-  }
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (size < 0 || !in) throw IoError(path + ": cannot determine the file size");
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size)) {
-    throw IoError(path + ": read failed after " + std::to_string(in.gcount()) + " of " +
-                  std::to_string(size) + " bytes");
-  }
-  return bytes;
 }
 
 bool starts_with_gzip_magic(const std::vector<uint8_t>& bytes) {
@@ -162,7 +142,7 @@ std::vector<uint32_t> read_idx_header(const std::vector<uint8_t>& bytes, const s
 }  // namespace
 
 std::vector<uint8_t> read_file_maybe_gzip(const std::string& path) {
-  std::vector<uint8_t> bytes = read_raw_file(path);
+  std::vector<uint8_t> bytes = read_file_bytes(path);
   if (!starts_with_gzip_magic(bytes)) return bytes;
   return gunzip(bytes, path);
 }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "vae/base/errors.h"
+#include "vae/base/fs.h"
 #include "vae/io/formats.h"
 
 namespace vae {
@@ -25,15 +26,6 @@ namespace {
 
 constexpr size_t kHeaderSize = 128;
 const char* const kRedownloadHint = "re-download the dataset's .mat files";
-
-std::vector<uint8_t> read_raw_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path + ": cannot open (" + std::strerror(errno) + ")");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-  if (in.bad()) throw IoError(path + ": read failed");
-  return bytes;
-}
 
 // Reads a uint32 in the byte order the MAT-file header declared.
 uint32_t read_u32(const uint8_t* bytes, bool big_endian) {
@@ -295,7 +287,7 @@ std::vector<int64_t> read_mat_vector(const std::string& path, const std::string&
   if (std::filesystem::is_directory(path, error)) {
     throw IoError(path + ": is a folder, expected a file");
   }
-  check_mat_v5_structure(read_raw_file(path), path);
+  check_mat_v5_structure(read_file_bytes(path), path);
 
   MatFile mat{Mat_Open(path.c_str(), MAT_ACC_RDONLY)};
   if (!mat) throw DataError(path + ": matio cannot open it as a MATLAB file; " + kRedownloadHint);
