@@ -1,7 +1,25 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the whole test suite (CPU; GPU tests skip without one).
-# Usage: scripts/test.sh [extra ctest arguments]
+# Installs what is missing, builds, and runs the whole test suite (CPU; GPU tests skip without one)
+# twice: against Debian's LibTorch 1.13 (build/) and against pip's torch 2.x (build-pip/, without the
+# optional libjpeg-turbo and PLplot, so that their fallbacks are tested as well).
+# Usage: scripts/test.sh [extra ctest arguments]; VAE_TEST_TORCH=debian|pip runs one of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-ctest --test-dir build --output-on-failure -j"$(nproc)" "$@"
+which="${VAE_TEST_TORCH:-debian}"
+status=0
+for torch in $which; do
+  case "$torch" in
+    debian)
+      scripts/setup.sh
+      echo "test: the suite against Debian's LibTorch (build/)" >&2
+      ctest --test-dir build --output-on-failure -j"$(nproc)" "$@" || status=1
+      ;;
+    pip)
+      VAE_WITH_TURBOJPEG=OFF VAE_WITH_PLPLOT=OFF scripts/setup.sh --torch pip
+      echo "test: the suite against pip's torch (build-pip/)" >&2
+      ctest --test-dir build-pip --output-on-failure -j"$(nproc)" "$@" || status=1
+      ;;
+    *) echo "test: VAE_TEST_TORCH='$torch' is not known; use debian and/or pip" >&2; exit 2 ;;
+  esac
+done
+exit $status

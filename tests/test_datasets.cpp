@@ -3,7 +3,6 @@
 // labels, transforms, the cache, bad data, and loader order independent of the thread count.
 #include <gtest/gtest.h>
 
-#include <turbojpeg.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -19,6 +18,7 @@
 #include "vae/data/cache.h"
 #include "vae/data/file_dataset.h"
 #include "test_files.h"
+#include "jpeg_support.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -47,16 +47,8 @@ vae::Image pattern(int64_t width, int64_t height, int64_t channels, int seed) {
 }
 
 void write_jpeg(const fs::path& path, const vae::Image& image) {
-  tjhandle handle = tjInitCompress();
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  ASSERT_EQ(tjCompress2(handle, image.pixels.data(), int(image.width), 0, int(image.height),
-                        image.channels == 3 ? TJPF_RGB : TJPF_GRAY, &buffer, &size,
-                        image.channels == 3 ? TJSAMP_420 : TJSAMP_GRAY, 95, 0),
-            0);
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<char*>(buffer), std::streamsize(size));
-  tjFree(buffer);
-  tjDestroy(handle);
+  const std::vector<uint8_t> bytes = vae_test::encode_jpeg(image, 95);
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
 }
 
 size_t count(const std::shared_ptr<vae::ImageDataset>& dataset) { return dataset->size().value_or(0); }

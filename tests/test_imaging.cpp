@@ -4,7 +4,6 @@
 // JPEG path. Real photos come from the shared data folder; tests needing them skip without it.
 // No test runs Python and none asserts on timing.
 #include <gtest/gtest.h>
-#include <turbojpeg.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +27,7 @@
 
 #include "vae/base/errors.h"
 #include "vae/io/image_codec.h"
+#include "jpeg_support.h"
 #include "vae/io/transforms.h"
 #include "test_files.h"
 
@@ -251,22 +251,7 @@ std::vector<fs::path> flower_jpegs() {
   return files;
 }
 
-// Encodes a JPEG with TurboJPEG (4:2:0 for colour), so that JPEG tests also run without data.
-std::vector<uint8_t> encode_jpeg(const Image& image, int quality) {
-  tjhandle handle = tjInitCompress();
-  EXPECT_NE(handle, nullptr);
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  const bool gray = image.channels == 1;
-  const int status = tjCompress2(handle, image.pixels.data(), int(image.width), 0,
-                                 int(image.height), gray ? TJPF_GRAY : TJPF_RGB, &buffer, &size,
-                                 gray ? TJSAMP_GRAY : TJSAMP_420, quality, 0);
-  EXPECT_EQ(status, 0) << tjGetErrorStr2(handle);
-  std::vector<uint8_t> bytes(buffer, buffer + size);
-  tjFree(buffer);
-  tjDestroy(handle);
-  return bytes;
-}
+using vae_test::encode_jpeg;
 
 // A smooth picture (JPEG-friendly, unlike `pattern`).
 Image smooth_picture(int64_t width, int64_t height, int64_t channels) {
@@ -598,6 +583,7 @@ TEST(DecodeJpeg, MatchesStbImageOnRealPhotos) {
 }
 
 TEST(DecodeJpeg, FullSizePipelineMatchesPilOnARealPhoto) {
+  REQUIRE_TURBOJPEG();
   const fs::path file = data_dir() / "flowers102" / "jpg" / "image_00001.jpg";
   if (!fs::exists(file)) GTEST_SKIP() << "missing " << file;
   const Image decoded = decode(read_bytes(file), file.string());
@@ -634,6 +620,7 @@ TEST(DecodeJpeg, ConcurrentDecodesOnSeveralThreadsAgree) {
 // ---- Decoding: bad input ---------------------------------------------------------------------
 
 TEST(DecodeErrors, TruncatedJpegIsADataErrorNamingTheFile) {
+  REQUIRE_TURBOJPEG();
   std::vector<uint8_t> whole = encode_jpeg(smooth_picture(120, 90, 3), 90);
   const auto files = flower_jpegs();
   if (!files.empty()) whole = read_bytes(files.front());  // prefer a real photo when there is one
@@ -653,6 +640,7 @@ TEST(DecodeErrors, TruncatedJpegIsADataErrorNamingTheFile) {
 }
 
 TEST(DecodeJpeg, ExtraneousBytesBetweenSegmentsAreTolerated) {
+  REQUIRE_TURBOJPEG();
   // Junk between two header segments makes libjpeg warn "N extraneous bytes before marker" but
   // the picture is complete (PIL accepts such files too), so it decodes like the clean file.
   const std::vector<uint8_t> clean = encode_jpeg(smooth_picture(40, 30, 3), 90);
@@ -735,6 +723,7 @@ TEST(ImagingLoad, LoadImageAndLoadAndTransformUseTheSameDecoder) {
 // decode_and_transform may decode JPEGs at 1/2, 1/4 or 1/8 scale; it must stay within a small
 // distance of the exact pipeline (full decode, crop, resize) on real photos.
 TEST(DecodeScaled, StaysCloseToTheFullSizePipelineOnRealPhotos) {
+  REQUIRE_TURBOJPEG();
   const auto files = flower_jpegs();
   if (files.empty()) GTEST_SKIP() << "no Flowers102 JPEGs under " << data_dir();
   const std::vector<vae::TransformSpec> specs = {
@@ -769,6 +758,7 @@ TEST(DecodeScaled, StaysCloseToTheFullSizePipelineOnRealPhotos) {
 }
 
 TEST(DecodeScaled, SmallCelebaLikeCropsDecodeAtFullSizeExactly) {
+  REQUIRE_TURBOJPEG();
   // 178x218 with crop 148 to 64: 1/2 scale would leave 74 < 2 * 64 pixels, so it must decode at
   // full size and equal the exact pipeline bit for bit.
   const auto bytes = encode_jpeg(smooth_picture(178, 218, 3), 92);

@@ -72,8 +72,10 @@ TEST(RunLog, WritesMetricsAndATensorBoardFileThatTheCurvesRead) {
     EXPECT_GT(fs::file_size(entry.path()), 100u);
   }
   EXPECT_EQ(events, 1u);
-  vae::write_curves_png(dir / "metrics.csv", dir / "curves.png");
-  EXPECT_EQ(read_bytes(dir / "curves.png").substr(1, 3), "PNG");
+  if (vae::curves_available()) {
+    vae::write_curves_png(dir / "metrics.csv", dir / "curves.png");
+    EXPECT_EQ(read_bytes(dir / "curves.png").substr(1, 3), "PNG");
+  }
 }
 
 TEST(RunLog, WithoutTensorBoardWritesNoEventFolder) {

@@ -13,6 +13,7 @@
 #include "vae/data/pixels.h"
 #include "vae/data/shapes.h"
 #include "vae/model/loss.h"
+#include "vae/tensor/device.h"
 
 namespace vae {
 
@@ -43,13 +44,13 @@ torch::Tensor importance_log_marginal(const torch::Tensor& mu, const torch::Tens
     const auto z = mu.unsqueeze(0) + std_dev.unsqueeze(0) * eps;
     const auto log_weights = log_likelihood(z) + diagonal_gaussian_log_density(z, zeros, zeros) -
                              diagonal_gaussian_log_density(z, mu.unsqueeze(0), logvar.unsqueeze(0));  // [S, B]
-    partial.push_back(torch::logsumexp(log_weights.to(torch::kDouble), /*dim=*/0));
+    partial.push_back(torch::logsumexp(to_float64(log_weights), /*dim=*/0));
   }
   return (torch::logsumexp(torch::stack(partial), /*dim=*/0) - std::log(double(samples))).to(torch::kFloat);
 }
 
 torch::Tensor posterior_mean_variance(const torch::Tensor& means) {
-  return means.to(torch::kDouble).var(/*dim=*/0, /*unbiased=*/false).to(torch::kFloat);
+  return to_float64(means).var(/*dim=*/0, /*unbiased=*/false).to(torch::kFloat);
 }
 
 int64_t count_active_units(const torch::Tensor& means, double threshold) {
@@ -57,7 +58,7 @@ int64_t count_active_units(const torch::Tensor& means, double threshold) {
 }
 
 torch::Tensor psnr_per_image(const torch::Tensor& images, const torch::Tensor& references) {
-  const auto mse = (images - references).pow(2).flatten(1).mean(1).to(torch::kDouble);  // [N]
+  const auto mse = (images - references).pow(2).flatten(1).mean(1).to(torch::kCPU).to(torch::kDouble);  // [N]
   return (-10.0 * torch::log10(mse)).clamp_max(kMaxPsnr).to(torch::kFloat);
 }
 
@@ -73,7 +74,7 @@ torch::Tensor equal_width_bins(const torch::Tensor& column, int64_t bins) {
 }  // namespace
 
 torch::Tensor discretize(const torch::Tensor& values, int64_t bins) {
-  const auto columns = values.to(torch::kDouble).cpu();  // [N, K]
+  const auto columns = values.cpu().to(torch::kDouble);  // [N, K]
   auto out = torch::empty(columns.sizes(), torch::kLong);
   for (int64_t k = 0; k < columns.size(1); ++k) {
     const auto column = columns.select(1, k);
@@ -111,7 +112,7 @@ double entropy(const torch::Tensor& labels, int64_t values) {
 MigResult mutual_information_gap(const torch::Tensor& codes, const torch::Tensor& factors, int64_t bins) {
   // Codes always get equal-width bins (even when they take few values): a constant code carries
   // no information, whatever it is.
-  const auto code_columns = codes.to(torch::kDouble).cpu();
+  const auto code_columns = codes.cpu().to(torch::kDouble);
   auto code_bins = torch::empty(code_columns.sizes(), torch::kLong);
   for (int64_t j = 0; j < codes.size(1); ++j) code_bins.select(1, j).copy_(equal_width_bins(code_columns.select(1, j), bins));
   const auto factor_bins = discretize(factors, bins);
@@ -197,7 +198,7 @@ nlohmann::json evaluate_model(LoadedModel& loaded, const EvaluationOptions& args
     sums.recon += recon_per_item(model->decode(z), x, config.loss.likelihood).sum().item<double>();
     const auto kl_dims = kl_per_latent(mu, logvar);  // [B, L]
     sums.kl += kl_dims.sum().item<double>();
-    sums.kl_dims += kl_dims.sum(0).to(torch::kCPU, torch::kDouble);
+    sums.kl_dims += kl_dims.sum(0).to(torch::kCPU).to(torch::kDouble);
     // PSNR of the mean reconstruction against the image, both in [0, 1]; for binarised data the
     // image before binarisation (the decoder's probabilities estimate its intensities).
     const auto mean_images = to_unit_range(model->to_image(model->decode(mu)), config.data.range);

@@ -34,7 +34,7 @@ constexpr double kParallelAngle = 1e-6;
 constexpr double kZeroNorm = 1e-12;
 
 torch::Tensor as_cpu_double(const torch::Tensor& code) {
-  return code.detach().to(torch::kCPU, torch::kDouble);
+  return code.detach().to(torch::kCPU).to(torch::kDouble);  // MPS has no float64
 }
 
 // (1 - t) a + t b in double precision, in a's dtype and device.

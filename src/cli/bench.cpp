@@ -90,6 +90,7 @@ int run_bench_train(const BenchArguments& args) {
   const Config config = config_from_json(resolved);
   const torch::Device device = resolve_device(config.train.device, "train.device");
   const int64_t threads = configure_cpu_threads(config.train.threads);
+  configure_determinism(device, config.train.deterministic);
   const int64_t batch = config.train.batch_size;
 
   torch::manual_seed(uint64_t(config.train.seed));

@@ -260,6 +260,10 @@ const std::vector<Spec>& specs() {
                    "auto|cpu|mps|cuda(:[0-9]+)?", "auto, cpu, cuda, cuda:N or mps"),
       int_key("train.threads", 0, 0, 1024, "CPU threads for LibTorch (0 = one per core)",
               bind(&Config::train, &TrainConfig::threads)),
+      bool_key("train.deterministic", false,
+               "CUDA: deterministic cuDNN and algorithms (no cuDNN autotuning), so that a resumed run "
+               "equals an uninterrupted one; slower",
+               bind(&Config::train, &TrainConfig::deterministic)),
       int_key("train.log_every", 50, 1, 1000000,
               "steps between plain log lines and training rows in metrics.csv",
               bind(&Config::train, &TrainConfig::log_every)),

@@ -15,7 +15,9 @@ torch::Tensor model_input(const torch::Tensor& batch, const torch::Device& devic
                           const Config& config, torch::optional<at::Generator> generator) {
   if (!config.data.binarize) return to_model_input(batch, device, config.data.range);
   if (!generator) return torch::bernoulli(to_model_input(batch, device, config.data.range));
-  return torch::bernoulli(to_model_input(batch, torch::kCPU, config.data.range), *generator).to(device);
+  // Drawn on the CPU so that the seed fixes them on any device; 0/1 travel as uint8.
+  const auto bits = torch::bernoulli(to_model_input(batch, torch::kCPU, config.data.range), *generator);
+  return bits.to(torch::kUInt8).to(device).to(torch::kFloat);
 }
 
 torch::Tensor to_unit_range(const torch::Tensor& images, PixelRange range) {

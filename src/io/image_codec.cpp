@@ -5,7 +5,9 @@
 // Limits: 8-bit output only; CMYK/YCCK JPEGs go through stb_image at full size; sides larger
 // than kMaxImageSide are refused before any pixel buffer is allocated.
 #include <stb_image.h>
+#if VAE_HAVE_TURBOJPEG
 #include <turbojpeg.h>
+#endif
 
 #include <algorithm>
 #include <climits>
@@ -25,7 +27,7 @@
 namespace vae {
 namespace {
 
-bool looks_like_jpeg(const uint8_t* data, size_t size) {
+[[maybe_unused]] bool looks_like_jpeg(const uint8_t* data, size_t size) {
   // Every JPEG starts with the SOI marker FF D8 followed by another marker.
   return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
 }
@@ -38,6 +40,48 @@ void check_dimensions(int64_t width, int64_t height, const std::string& name) {
   }
 }
 
+Image decode_with_stb(const uint8_t* data, size_t size, const std::string& name) {
+  if (size > size_t(INT_MAX)) {
+    throw DataError(name + ": " + std::to_string(size) +
+                    " bytes is too large for the PNG/BMP decoder; convert it to JPEG or shrink it");
+  }
+  // stb_image refuses some absurd PNG sizes with a vague "corrupt" message; read IHDR (width and
+  // height, big-endian, at bytes 16 and 20 after the 8-byte signature) to say what is wrong.
+  static const uint8_t kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (size >= 24 && std::memcmp(data, kPngSignature, 8) == 0) {
+    auto big_endian = [&](size_t at) {
+      return (int64_t(data[at]) << 24) | (int64_t(data[at + 1]) << 16) |
+             (int64_t(data[at + 2]) << 8) | int64_t(data[at + 3]);
+    };
+    check_dimensions(big_endian(16), big_endian(20), name);
+  }
+  int width = 0, height = 0, file_channels = 0;
+  if (!stbi_info_from_memory(data, int(size), &width, &height, &file_channels)) {
+    throw DataError(name + ": not a readable PNG, JPEG or BMP image (" +
+                    std::string(stbi_failure_reason()) + ")");
+  }
+  check_dimensions(width, height, name);
+  // Gray and gray+alpha stay gray; RGB, RGBA and palettes become RGB (alpha dropped, as PIL's
+  // convert("RGB") / convert("L") do).
+  const int wanted = (file_channels == 1 || file_channels == 2) ? 1 : 3;
+  std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
+      stbi_load_from_memory(data, int(size), &width, &height, &file_channels, wanted),
+      stbi_image_free);
+  if (decoded == nullptr) {
+    throw DataError(name + ": cannot decode image (" + std::string(stbi_failure_reason()) +
+                    "); the file may be truncated or damaged");
+  }
+  Image image{width, height, wanted, {}};
+  image.pixels.assign(decoded.get(),
+                      decoded.get() + size_t(width) * size_t(height) * size_t(wanted));
+  return image;
+}
+
+void check_not_empty(const uint8_t* data, size_t size, const std::string& name) {
+  if (data == nullptr || size == 0) throw DataError(name + ": empty file, not an image");
+}
+
+#if VAE_HAVE_TURBOJPEG
 // A TurboJPEG handle is not safe to share between threads and costs allocations to create, so
 // every decoding thread keeps its own for its lifetime.
 class ThreadJpegDecoder {
@@ -131,47 +175,6 @@ bool needs_stb_for_jpeg(const JpegHeader& header) {
   return header.colorspace == TJCS_CMYK || header.colorspace == TJCS_YCCK;
 }
 
-Image decode_with_stb(const uint8_t* data, size_t size, const std::string& name) {
-  if (size > size_t(INT_MAX)) {
-    throw DataError(name + ": " + std::to_string(size) +
-                    " bytes is too large for the PNG/BMP decoder; convert it to JPEG or shrink it");
-  }
-  // stb_image refuses some absurd PNG sizes with a vague "corrupt" message; read IHDR (width and
-  // height, big-endian, at bytes 16 and 20 after the 8-byte signature) to say what is wrong.
-  static const uint8_t kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  if (size >= 24 && std::memcmp(data, kPngSignature, 8) == 0) {
-    auto big_endian = [&](size_t at) {
-      return (int64_t(data[at]) << 24) | (int64_t(data[at + 1]) << 16) |
-             (int64_t(data[at + 2]) << 8) | int64_t(data[at + 3]);
-    };
-    check_dimensions(big_endian(16), big_endian(20), name);
-  }
-  int width = 0, height = 0, file_channels = 0;
-  if (!stbi_info_from_memory(data, int(size), &width, &height, &file_channels)) {
-    throw DataError(name + ": not a readable PNG, JPEG or BMP image (" +
-                    std::string(stbi_failure_reason()) + ")");
-  }
-  check_dimensions(width, height, name);
-  // Gray and gray+alpha stay gray; RGB, RGBA and palettes become RGB (alpha dropped, as PIL's
-  // convert("RGB") / convert("L") do).
-  const int wanted = (file_channels == 1 || file_channels == 2) ? 1 : 3;
-  std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
-      stbi_load_from_memory(data, int(size), &width, &height, &file_channels, wanted),
-      stbi_image_free);
-  if (decoded == nullptr) {
-    throw DataError(name + ": cannot decode image (" + std::string(stbi_failure_reason()) +
-                    "); the file may be truncated or damaged");
-  }
-  Image image{width, height, wanted, {}};
-  image.pixels.assign(decoded.get(),
-                      decoded.get() + size_t(width) * size_t(height) * size_t(wanted));
-  return image;
-}
-
-void check_not_empty(const uint8_t* data, size_t size, const std::string& name) {
-  if (data == nullptr || size == 0) throw DataError(name + ": empty file, not an image");
-}
-
 // The smallest DCT scale (1/8, 1/4, 1/2, else 1) at which the part of the picture that survives
 // the centre crop still has both sides at least twice the output size, so that the antialiased
 // resize afterwards still reduces by 2x or more and the result stays close to a full-size decode.
@@ -199,21 +202,28 @@ tjscalingfactor choose_jpeg_scale(const JpegHeader& header, const TransformSpec&
   return full;
 }
 
+#endif  // VAE_HAVE_TURBOJPEG
+
 }  // namespace
+
+const char* jpeg_decoder_name() { return VAE_HAVE_TURBOJPEG ? "libjpeg-turbo" : "stb_image"; }
 
 Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
   check_not_empty(data, size, name);
+#if VAE_HAVE_TURBOJPEG
   if (looks_like_jpeg(data, size)) {
     const tjhandle handle = ThreadJpegDecoder::handle(name);
     const JpegHeader header = read_jpeg_header(handle, data, size, name);
     if (!needs_stb_for_jpeg(header)) return decode_jpeg(handle, data, size, name, header, {1, 1});
   }
+#endif
   return decode_with_stb(data, size, name);
 }
 
 Image decode_and_transform(const uint8_t* data, size_t size, const std::string& name,
                            const TransformSpec& spec) {
   check_not_empty(data, size, name);
+#if VAE_HAVE_TURBOJPEG
   if (looks_like_jpeg(data, size)) {
     const tjhandle handle = ThreadJpegDecoder::handle(name);
     const JpegHeader header = read_jpeg_header(handle, data, size, name);
@@ -224,6 +234,7 @@ Image decode_and_transform(const uint8_t* data, size_t size, const std::string& 
                                              spec);
     }
   }
+#endif
   return apply_transforms(decode_with_stb(data, size, name), spec);
 }
 

@@ -9,7 +9,9 @@
 #include "vae/logs/curves.h"
 #include "vae/logs/metrics_csv.h"
 
+#if VAE_HAVE_PLPLOT
 #include <plplot.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -158,6 +160,7 @@ Metrics read_metrics(const fs::path& path) {
   return metrics;
 }
 
+#if VAE_HAVE_PLPLOT
 // ---------------------------------------------------------------------------------------------
 // Drawing
 
@@ -351,11 +354,23 @@ void render(const std::vector<Panel>& panels, double x_max, const std::string& t
 
 std::mutex plplot_mutex;
 
+#endif  // VAE_HAVE_PLPLOT
+
 }  // namespace
+
+bool curves_available() { return VAE_HAVE_PLPLOT; }
+
+const char* const kCurvesMissing =
+    "this vae was built without PLplot, which draws the loss curves; install libplplot-dev and "
+    "plplot-driver-cairo (Debian/Ubuntu) and rebuild, or read metrics.csv or TensorBoard instead";
 
 void write_curves_png(const fs::path& metrics_csv, const fs::path& out_png,
                       const std::string& title) {
   const Metrics metrics = read_metrics(metrics_csv);
+#if !VAE_HAVE_PLPLOT
+  (void)title;
+  throw MissingFeature(out_png.string() + ": cannot draw the loss curves: " + kCurvesMissing);
+#else
   double x_max = 1;
   for (const SplitRows* rows : {&metrics.train, &metrics.val}) {
     if (!rows->empty()) x_max = std::max(x_max, double(rows->rbegin()->first));
@@ -415,6 +430,7 @@ void write_curves_png(const fs::path& metrics_csv, const fs::path& out_png,
     throw IoError(out_png.string() + ": PLplot wrote no PNG; is plplot-driver-cairo installed?");
   }
   commit_file(temporary, out_png);
+#endif
 }
 
 }  // namespace vae

@@ -65,13 +65,57 @@ int64_t configure_cpu_threads(int64_t requested) {
   return threads;
 }
 
+#if VAE_WITH_CUDA
+// cuda_info.cpp, compiled against a CUDA-enabled LibTorch only.
+std::string cuda_device_description(int index);
+std::string cuda_versions();
+#endif
+
 std::string available_devices() {
   std::string text = "cpu";
   if (torch::cuda::is_available()) {
-    for (size_t i = 0; i < torch::cuda::device_count(); ++i) text += ", cuda:" + std::to_string(i);
+    for (size_t i = 0; i < torch::cuda::device_count(); ++i) {
+      text += ", cuda:" + std::to_string(i);
+#if VAE_WITH_CUDA
+      text += " (" + cuda_device_description(int(i)) + ")";
+#endif
+    }
   }
   if (at::hasMPS()) text += ", mps";
+#if VAE_WITH_CUDA
+  text += "\n" + cuda_versions();
+#else
+  text += "\nCUDA: not in this LibTorch build";
+#endif
   return text;
+}
+
+void configure_determinism(const torch::Device& device, bool deterministic) {
+  if (!device.is_cuda()) return;
+  auto& context = at::globalContext();
+  if (deterministic) {
+    // cuBLAS reads this when its first handle is made, i.e. before the first CUDA matmul.
+    setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+    context.setDeterministicCuDNN(true);
+    context.setBenchmarkCuDNN(false);
+    context.setDeterministicAlgorithms(true, /*warn_only=*/true);
+  } else {
+    context.setBenchmarkCuDNN(true);
+  }
+}
+
+c10::optional<at::Generator> device_generator(const torch::Device& device) {
+  if (device.is_cpu()) return c10::nullopt;
+  try {
+    return at::globalContext().defaultGenerator(device);
+  } catch (const c10::Error&) {
+    return c10::nullopt;  // e.g. MPS on a LibTorch without its generator
+  }
+}
+
+torch::Tensor to_float64(const torch::Tensor& tensor) {
+  if (tensor.device().is_mps()) return tensor.to(torch::kCPU).to(torch::kDouble);
+  return tensor.to(torch::kDouble);
 }
 
 std::string torch_version_text() { return std::string("LibTorch ") + TORCH_VERSION; }

@@ -52,6 +52,13 @@ void save_checkpoint(const std::string& path, const CheckpointMeta& meta, VAE& m
     archive.write("optimizer", optimizer_archive);
   }
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+  const auto parameters = model->parameters();
+  const torch::Device device = parameters.empty() ? torch::Device(torch::kCPU) : parameters[0].device();
+  write_string(archive, "device", device.str());
+  if (auto generator = device_generator(device)) {
+    std::lock_guard<std::mutex> lock(generator->mutex());
+    archive.write("rng_device", generator->get_state());
+  }
 
   const std::filesystem::path target(path);
   ensure_directory(target.parent_path().empty() ? "." : target.parent_path());
@@ -74,7 +81,7 @@ CheckpointReader::CheckpointReader(const std::string& path)
                           "(runs/<name>/checkpoints/last.pt)");
   }
   try {
-    archive_->load_from(path);
+    archive_->load_from(path, torch::Device(torch::kCPU));  // whatever device wrote it
   } catch (const c10::Error&) {
     throw CheckpointError(path + ": not a readable checkpoint (damaged or not written by vae)");
   }
@@ -86,6 +93,11 @@ CheckpointReader::CheckpointReader(const std::string& path)
   }
   if (!tagged) throw CheckpointError(path + ": not a vae checkpoint (no format tag)");
   const int64_t version = read_int(*archive_, "format_version");
+  if (version > kCheckpointFormatVersion) {
+    throw CheckpointError(path + ": checkpoint format version " + std::to_string(version) +
+                          " was written by a newer vae; this one reads version " +
+                          std::to_string(kCheckpointFormatVersion) + "; upgrade vae to open it");
+  }
   if (version != kCheckpointFormatVersion) {
     throw CheckpointError(path + ": checkpoint format version " + std::to_string(version) +
                           ", this vae reads version " + std::to_string(kCheckpointFormatVersion));
@@ -97,6 +109,8 @@ CheckpointReader::CheckpointReader(const std::string& path)
     meta_.step = read_int(*archive_, "step");
     meta_.epoch_step = read_int(*archive_, "epoch_step");
     meta_.metrics = nlohmann::json::parse(read_string(*archive_, "metrics"));
+    c10::IValue device;
+    if (archive_->try_read("device", device) && device.isString()) meta_.device = device.toStringRef();
   } catch (const c10::Error& error) {
     throw CheckpointError(path + ": damaged checkpoint metadata (" +
                           error.what_without_backtrace() + ")");
@@ -130,10 +144,17 @@ VAE CheckpointReader::load_model(const torch::Device& device) {
   return model;
 }
 
-void CheckpointReader::load_optimizer(torch::optim::Optimizer& optimizer) {
+void CheckpointReader::load_optimizer(torch::optim::Optimizer& optimizer, const torch::Device& device) {
   try {
     torch::serialize::InputArchive optimizer_archive;
-    archive_->read("optimizer", optimizer_archive);
+    if (device.is_cpu()) {
+      archive_->read("optimizer", optimizer_archive);
+    } else {
+      // The optimizer's state tensors must sit with its parameters: read them onto `device`.
+      torch::serialize::InputArchive on_device;
+      on_device.load_from(path_, device);
+      on_device.read("optimizer", optimizer_archive);
+    }
     optimizer.load(optimizer_archive);
   } catch (const c10::Error& error) {
     throw CheckpointError(path_ + ": no usable optimizer state (" +
@@ -141,16 +162,30 @@ void CheckpointReader::load_optimizer(torch::optim::Optimizer& optimizer) {
   }
 }
 
-void CheckpointReader::restore_rng() {
+bool CheckpointReader::restore_rng(const torch::Device& device) {
   torch::Tensor state;
   try {
     archive_->read("rng_cpu", state);
   } catch (const c10::Error& error) {
     throw CheckpointError(path_ + ": no RNG state (" + error.what_without_backtrace() + ")");
   }
-  at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global one
-  std::lock_guard<std::mutex> lock(generator.mutex());
-  generator.set_state(state);
+  {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global one
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state);
+  }
+  auto generator = device_generator(device);
+  if (!generator) return device.is_cpu();
+  torch::Tensor device_state;
+  bool same_kind = false;
+  try {
+    same_kind = torch::Device(meta_.device).type() == device.type();
+  } catch (const c10::Error&) {
+  }
+  if (!same_kind || !archive_->try_read("rng_device", device_state)) return false;
+  std::lock_guard<std::mutex> lock(generator->mutex());
+  generator->set_state(device_state);
+  return true;
 }
 
 LoadedModel open_model(const std::string& path, const std::string& device,

@@ -37,10 +37,11 @@ double clip_gradients(const OptimConfig& optim, const std::vector<torch::Tensor>
   for (const auto& parameter : parameters) {
     if (!parameter.grad().defined()) continue;
     const auto flat = parameter.grad().reshape(-1);
-    squares.push_back(flat.dot(flat).to(torch::kDouble));
+    squares.push_back(flat.dot(flat));
   }
   if (squares.empty()) return 0.0;
-  const double norm = std::sqrt(torch::stack(squares).sum().item<double>());
+  // Summed in float64 on the CPU: MPS has no float64, and it is one small read either way.
+  const double norm = std::sqrt(torch::stack(squares).to(torch::kCPU).to(torch::kDouble).sum().item<double>());
   if (optim.grad_clip > 0 && norm > optim.grad_clip) {  // a NaN norm is left to the caller
     const double scale = optim.grad_clip / (norm + 1e-6);
     for (const auto& parameter : parameters) {

@@ -137,6 +137,7 @@ Trainer::Trainer(const TrainOptions& options)
       loss_settings_(LossSettings::from_config(config_.loss)) {
   device_ = resolve_device(config_.train.device, "train.device");
   threads_ = configure_cpu_threads(config_.train.threads);
+  configure_determinism(device_, config_.train.deterministic);
 
   // Build everything that can fail on configuration before touching the file system.
   torch::manual_seed(uint64_t(config_.train.seed));
@@ -154,8 +155,15 @@ Trainer::Trainer(const TrainOptions& options)
     CheckpointReader reader(checkpoint.string());
     reader.load_weights(model_);
     model_->to(device_);
-    reader.load_optimizer(*optimizer_);
-    reader.restore_rng();
+    reader.load_optimizer(*optimizer_, device_);
+    const bool device_rng = reader.restore_rng(device_);
+    if (reader.meta().device != device_.str()) {
+      spdlog::info("resuming on {} a run last saved on {}", device_.str(), reader.meta().device);
+    }
+    if (!device_rng) {
+      spdlog::warn("the checkpoint holds no {} random state; the noise drawn from here on differs "
+                   "from an uninterrupted run", device_.str());
+    }
     meta_.epoch = reader.meta().epoch;
     meta_.step = reader.meta().step;
     meta_.epoch_step = reader.meta().epoch_step;
@@ -206,6 +214,7 @@ void Trainer::save_last() {
 }
 
 void Trainer::draw_curves() {
+  if (!curves_available()) return;  // said once at the start of the run
   try {
     write_curves_png(run_dir_ / "metrics.csv", run_dir_ / "curves.png", config_.name + ": loss curves");
   } catch (const std::exception& error) {
@@ -356,6 +365,7 @@ TrainSummary Trainer::run() {
   write_file_atomically((run_dir_ / "config.json").string(), config_text.data(), config_text.size());
   log_ = std::make_unique<RunLog>(run_dir_, config_.train.tensorboard);
   spdlog::info("run directory: {}", run_dir_.string());
+  if (!curves_available()) spdlog::warn("curves.png skipped: {}", kCurvesMissing);
   spdlog::info("device: {} ({} CPU threads); {}", device_.str(), threads_, torch_version_text());
   spdlog::info("data: {}; {}", train_data_->describe(), val_data_->describe());
   spdlog::info("model: {} {} parameters, latent {}, likelihood {}, beta {} ({} schedule)",

@@ -39,6 +39,13 @@ class CheckpointError : public Error {
   using Error::Error;
 };
 
+// A feature this build was compiled without (an optional library was missing); the message names
+// the library and how to get it.
+class MissingFeature : public Error {
+ public:
+  using Error::Error;
+};
+
 // Training produced a non-finite loss.
 class NumericalError : public Error {
  public:

@@ -89,6 +89,7 @@ struct TrainConfig {
   int64_t seed;
   std::string device;  // auto | cpu | cuda | cuda:N | mps
   int64_t threads;     // 0 = one per core
+  bool deterministic;  // CUDA: deterministic cuDNN and algorithms
   int64_t log_every;   // steps between plain log lines and training rows of metrics.csv
   int64_t grid_images; // images in the per-epoch sample and reconstruction grids
   int64_t sample_every;        // epochs between sample and reconstruction grids

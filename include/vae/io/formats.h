@@ -1,6 +1,6 @@
 // Readers for the files datasets are distributed in, without LibTorch: IDX (MNIST, Fashion-MNIST;
 // gzip or plain), CIFAR-10/100 binary batches, MATLAB v5 vectors (Flowers102's setid.mat and
-// imagelabels.mat, through libmatio), CelebA's partition list (.txt or Kaggle's .csv), and image
+// imagelabels.mat; v7.3/HDF5 files are refused), CelebA's partition list (.txt or Kaggle's .csv), and image
 // folder listings. Every problem is a DataError (or IoError when unreadable) naming the file,
 // what is wrong and, where it helps, a hint.
 #pragma once

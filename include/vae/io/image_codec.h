@@ -1,7 +1,8 @@
-// Image files and encoded bytes, without LibTorch: decoding PNG/JPEG/BMP (JPEG with libjpeg-turbo,
-// with DCT-domain downscaling when the output is much smaller than the picture; PNG/BMP through
-// stb_image), decoding straight into the data transforms, and writing PNG (every return value
-// checked, written to a temporary file and renamed so that no partial file is ever left).
+// Image files and encoded bytes, without LibTorch: decoding PNG/JPEG/BMP (JPEG with libjpeg-turbo
+// where the build has it, with DCT-domain downscaling when the output is much smaller than the
+// picture; PNG/BMP, and JPEG in a build without libjpeg-turbo, through stb_image), decoding straight
+// into the data transforms, and writing PNG (every return value checked, written to a temporary
+// file and renamed so that no partial file is ever left).
 #pragma once
 
 #include <cstddef>
@@ -35,6 +36,10 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name);
 // differs from a full-size decode by a small amount (see the tests for the bound).
 Image decode_and_transform(const uint8_t* data, size_t size, const std::string& name,
                            const TransformSpec& spec);
+
+// The JPEG decoder of this build: "libjpeg-turbo", or "stb_image" where vae was built without it
+// (then JPEGs are decoded at full size, and CMYK ones as before, through stb_image).
+const char* jpeg_decoder_name();
 
 // Reads the file and calls decode_and_transform. Missing/unreadable file: IoError.
 Image load_and_transform(const std::string& path, const TransformSpec& spec);

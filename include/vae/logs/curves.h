@@ -23,7 +23,13 @@ namespace vae {
 // Throws IoError when metrics.csv cannot be read or the PNG cannot be written, DataError when
 // metrics.csv is empty, lacks a column, has a malformed row or holds no rows yet; each message
 // names the file.
+// In a build without PLplot it reads and checks metrics.csv as above, then throws MissingFeature
+// (kCurvesMissing says how to get it).
 void write_curves_png(const std::filesystem::path& metrics_csv,
                       const std::filesystem::path& out_png, const std::string& title = "");
+
+// Whether this build can draw curves (it was built with PLplot).
+bool curves_available();
+extern const char* const kCurvesMissing;
 
 }  // namespace vae

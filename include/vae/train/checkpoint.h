@@ -1,6 +1,6 @@
 // Self-describing checkpoints: one LibTorch archive holding a format tag and version, the resolved
-// config (JSON), the model weights, the optimizer state, epoch and step, the CPU RNG state and the
-// run's metrics, so `vae sample` and `vae reconstruct` need nothing but the file. Written to a
+// config (JSON), the model weights, the optimizer state, epoch and step, the CPU RNG state (and the
+// training device's, on CUDA or MPS), the device it was written on and the run's metrics, so `vae sample` and `vae reconstruct` need nothing but the file. Written to a
 // temporary file and renamed, so an interrupted write never damages an existing checkpoint.
 #pragma once
 
@@ -25,6 +25,7 @@ struct CheckpointMeta {
   int64_t step = 0;        // optimizer steps completed
   int64_t epoch_step = 0;  // steps completed inside the current (unfinished) epoch
   nlohmann::json metrics = nlohmann::json::object();  // e.g. best validation loss, last terms
+  std::string device = "cpu";  // where the model was when written ("cuda:0", ...; "cpu" for old files)
 };
 
 void save_checkpoint(const std::string& path, const CheckpointMeta& meta, VAE& model,
@@ -38,11 +39,15 @@ class CheckpointReader {
 
   const CheckpointMeta& meta() const { return meta_; }
   const std::string& path() const { return path_; }
+  // Every tensor is read to the CPU first, whatever device wrote the file, then moved.
   // A model built from the stored config with the stored weights, on `device`.
   VAE load_model(const torch::Device& device);
   void load_weights(VAE& model);
-  void load_optimizer(torch::optim::Optimizer& optimizer);
-  void restore_rng();
+  // The optimizer state, on `device` (where the optimizer's parameters are).
+  void load_optimizer(torch::optim::Optimizer& optimizer, const torch::Device& device = torch::kCPU);
+  // Restores the CPU generator, and `device`'s when the file holds a state for that kind of device.
+  // Returns false when `device` is CUDA or MPS and its state was not restored (written elsewhere).
+  bool restore_rng(const torch::Device& device = torch::kCPU);
 
  private:
   std::string path_;

@@ -1,6 +1,6 @@
-// Numeric vectors from MATLAB v5 .mat files (Flowers102's setid.mat, imagelabels.mat) via libmatio.
-// The file's element structure is checked first, because matio trusts the sizes it reads.
-#include <matio.h>
+// Numeric vectors from MATLAB v5 .mat files (Flowers102's setid.mat, imagelabels.mat), read by the
+// project's own parser: the file's element structure is checked against its own sizes first, then
+// the top-level variables are listed and the one asked for is converted to integers.
 #include <zlib.h>
 
 #include <algorithm>
@@ -83,8 +83,19 @@ size_t mi_type_size(uint32_t type) {
   }
 }
 
-// Checks a v5 file's element structure against its own sizes before matio sees it: matio
-// allocates whatever the dimensions claim, so a damaged file could otherwise ask for gigabytes.
+// A top-level variable: its MATLAB class, dimensions, name and (for numeric classes) the raw bytes
+// of its real part with their MAT data type.
+struct MatVariable {
+  std::string name;
+  uint32_t matlab_class = 0;
+  bool complex = false;
+  std::vector<uint64_t> dims;
+  uint32_t value_type = 0;
+  std::vector<uint8_t> values;
+};
+
+// Checks a v5 file's element structure against its own sizes before anything is read from it, so
+// that a damaged file can never make the reader allocate what its dimensions claim.
 class MatStructureCheck {
  public:
   MatStructureCheck(bool big_endian, std::string where)
@@ -111,6 +122,23 @@ class MatStructureCheck {
       // Compressed elements are not padded to 8 bytes.
       offset += element.type == kMiCompressed ? 8 + element.size : element.extent;
     }
+  }
+
+  // The top-level variables of a file that check_file accepted.
+  std::vector<MatVariable> variables(const std::vector<uint8_t>& bytes, size_t offset) const {
+    std::vector<MatVariable> found;
+    while (offset < bytes.size()) {
+      const Element element = next_element(&bytes[offset], bytes.size() - offset);
+      if (element.type == kMiCompressed) {
+        const std::vector<uint8_t> inflated = inflate_element(element.data, element.size, where_);
+        const Element inner = next_element(inflated.data(), inflated.size());
+        found.push_back(describe_matrix(inner.data, inner.size));
+      } else {
+        found.push_back(describe_matrix(element.data, element.size));
+      }
+      offset += element.type == kMiCompressed ? 8 + element.size : element.extent;
+    }
+    return found;
   }
 
  private:
@@ -203,6 +231,32 @@ class MatStructureCheck {
     return {first, bytes + 8, size, std::min(left, 8 + (size + 7) / 8 * 8)};
   }
 
+  // Class, dimensions, name and real values of a checked matrix element's content.
+  MatVariable describe_matrix(const uint8_t* data, size_t size) const {
+    MatVariable variable;
+    if (size == 0) return variable;
+    size_t at = 0;
+    const auto take = [&] {
+      Element element = next_element(data + at, size - at);
+      at += element.extent;
+      return element;
+    };
+    const Element flags = take();
+    variable.matlab_class = u32(flags.data) & 0xff;
+    variable.complex = (u32(flags.data) & 0x800) != 0;
+    const Element dims = take();
+    for (size_t i = 0; i < dims.size / 4; ++i) variable.dims.push_back(u32(dims.data + 4 * i));
+    const Element name = take();
+    variable.name.assign(reinterpret_cast<const char*>(name.data), name.size);
+    const bool numeric = variable.matlab_class >= 6 && variable.matlab_class <= 15;
+    if (numeric && at < size) {
+      const Element values = take();
+      variable.value_type = values.type;
+      variable.values.assign(values.data, values.data + values.size);
+    }
+    return variable;
+  }
+
   void check_nested(const Element& element, int depth) const {
     if (element.type != kMiMatrix) fail("a cell or field is not a matrix element");
     check_matrix(element.data, element.size, depth + 1);
@@ -212,8 +266,9 @@ class MatStructureCheck {
   std::string where_;
 };
 
-// Checks the 128-byte header, then every element.
-void check_mat_v5_structure(const std::vector<uint8_t>& bytes, const std::string& path) {
+// Checks the 128-byte header and every element, then lists the top-level variables.
+std::vector<MatVariable> read_mat_v5_variables(const std::vector<uint8_t>& bytes,
+                                               const std::string& path) {
   const std::string hint = std::string("; ") + kRedownloadHint;
   if (bytes.size() < kHeaderSize) {
     throw DataError(path + ": " + std::to_string(bytes.size()) +
@@ -226,43 +281,49 @@ void check_mat_v5_structure(const std::vector<uint8_t>& bytes, const std::string
   }
   const uint32_t version =
       big_endian ? (bytes[124] << 8) | bytes[125] : (bytes[125] << 8) | bytes[124];
-  if (version == 0x0200) return;  // v7.3 is HDF5 inside; matio checks it itself
+  if (version == 0x0200) {
+    throw DataError(path + ": a MATLAB v7.3 (HDF5) .mat file, which vae does not read; save it " +
+                    "with MATLAB's -v7 option, or " + kRedownloadHint + " (they are v5)");
+  }
   if (version != 0x0100) {
     char text[8];
     std::snprintf(text, sizeof text, "%04x", version);
     throw DataError(path + ": unknown MAT-file version 0x" + text + hint);
   }
-  MatStructureCheck(big_endian, path).check_file(bytes, kHeaderSize);
+  const MatStructureCheck check(big_endian, path);
+  check.check_file(bytes, kHeaderSize);
+  return check.variables(bytes, kHeaderSize);
 }
 
-struct MatCloser {
-  void operator()(mat_t* mat) const { Mat_Close(mat); }
-};
-struct VarFreer {
-  void operator()(matvar_t* var) const { Mat_VarFree(var); }
-};
-using MatFile = std::unique_ptr<mat_t, MatCloser>;
-using MatVar = std::unique_ptr<matvar_t, VarFreer>;
+bool big_endian_file(const std::vector<uint8_t>& bytes) { return bytes[126] == 'M'; }
 
-std::string variable_names(mat_t* mat) {
-  std::string names;
-  Mat_Rewind(mat);
-  while (MatVar var{Mat_VarReadNextInfo(mat)}) {
-    if (var->name == nullptr) continue;
-    names += (names.empty() ? "" : ", ") + std::string(var->name);
+const char* class_name(uint32_t matlab_class) {
+  switch (matlab_class) {
+    case 1: return "a cell array";
+    case 2: return "a struct";
+    case 3: return "an object";
+    case 4: return "text";
+    case 5: return "a sparse matrix";
+    default: return "not numeric";
   }
-  return names.empty() ? "none" : names;
+}
+
+// Value i of a numeric element as a double, and whether it is exactly an int64.
+template <typename T>
+T load(const uint8_t* at, bool big_endian) {
+  uint8_t bytes[sizeof(T)];
+  for (size_t k = 0; k < sizeof(T); ++k) bytes[k] = at[big_endian ? sizeof(T) - 1 - k : k];
+  T value;
+  std::memcpy(&value, bytes, sizeof(T));
+  return value;
 }
 
 template <typename T>
-std::vector<int64_t> to_integers(const matvar_t& var, size_t count, const std::string& where) {
-  if (var.data_size != static_cast<int>(sizeof(T)) || var.nbytes < count * sizeof(T)) {
-    throw DataError(where + ": matio returned inconsistent data sizes; damaged file");
-  }
-  const T* values = static_cast<const T*>(var.data);
+std::vector<int64_t> to_integers(const std::vector<uint8_t>& raw, size_t count, bool big_endian,
+                                 const std::string& where) {
   std::vector<int64_t> result(count);
   for (size_t i = 0; i < count; ++i) {
-    const T value = values[i];
+    const T value = load<T>(raw.data() + i * sizeof(T), big_endian);
     bool representable = true;
     if constexpr (std::is_floating_point_v<T>) {
       // Integer-valued doubles are how MATLAB stores ids and labels; anything else is not an id.
@@ -287,45 +348,50 @@ std::vector<int64_t> read_mat_vector(const std::string& path, const std::string&
   if (std::filesystem::is_directory(path, error)) {
     throw IoError(path + ": is a folder, expected a file");
   }
-  check_mat_v5_structure(read_file_bytes(path), path);
-
-  MatFile mat{Mat_Open(path.c_str(), MAT_ACC_RDONLY)};
-  if (!mat) throw DataError(path + ": matio cannot open it as a MATLAB file; " + kRedownloadHint);
+  const std::vector<uint8_t> bytes = read_file_bytes(path);
+  const std::vector<MatVariable> variables = read_mat_v5_variables(bytes, path);
   const std::string where = path + ": variable '" + variable + "'";
-  MatVar info{Mat_VarReadInfo(mat.get(), variable.c_str())};
-  if (!info) {
-    throw DataError(where + " not found (the file has: " + variable_names(mat.get()) + ")");
+  const auto var = std::find_if(variables.begin(), variables.end(),
+                                [&](const MatVariable& v) { return v.name == variable; });
+  if (var == variables.end()) {
+    std::string names;
+    for (const MatVariable& v : variables) {
+      if (!v.name.empty()) names += (names.empty() ? "" : ", ") + v.name;
+    }
+    throw DataError(where + " not found (the file has: " + (names.empty() ? "none" : names) + ")");
   }
-  MatVar var{Mat_VarRead(mat.get(), variable.c_str())};
-  if (!var) throw DataError(where + " cannot be read; damaged file");
-  const bool is_empty = var->rank == 2 && (var->dims[0] == 0 || var->dims[1] == 0);  // MATLAB's []
-  if (var->rank != 2 || (var->dims[0] != 1 && var->dims[1] != 1 && !is_empty)) {
+  const size_t rank = var->dims.size();
+  const bool is_empty = rank == 2 && (var->dims[0] == 0 || var->dims[1] == 0);  // MATLAB's []
+  if (rank != 2 || (var->dims[0] != 1 && var->dims[1] != 1 && !is_empty)) {
     std::string shape;
-    for (int i = 0; i < var->rank; ++i) shape += (i ? " x " : "") + std::to_string(var->dims[i]);
+    for (size_t i = 0; i < rank; ++i) shape += (i ? " x " : "") + std::to_string(var->dims[i]);
     throw DataError(where + " is " + shape + ", expected a 1 x N or N x 1 vector");
   }
-  if (var->isComplex) throw DataError(where + " is complex, expected real numbers");
-  const size_t count = var->dims[0] * var->dims[1];
+  if (var->matlab_class < 6 || var->matlab_class > 15) {
+    throw DataError(where + " is " + class_name(var->matlab_class) + ", expected a numeric vector");
+  }
+  if (var->complex) throw DataError(where + " is complex, expected real numbers");
+  const size_t count = size_t(var->dims[0] * var->dims[1]);
   if (count == 0) return {};
-  if (var->data == nullptr) throw DataError(where + " has no data; damaged file");
-  switch (var->class_type) {
-    case MAT_C_DOUBLE: return to_integers<double>(*var, count, where);
-    case MAT_C_SINGLE: return to_integers<float>(*var, count, where);
-    case MAT_C_INT8: return to_integers<int8_t>(*var, count, where);
-    case MAT_C_UINT8: return to_integers<uint8_t>(*var, count, where);
-    case MAT_C_INT16: return to_integers<int16_t>(*var, count, where);
-    case MAT_C_UINT16: return to_integers<uint16_t>(*var, count, where);
-    case MAT_C_INT32: return to_integers<int32_t>(*var, count, where);
-    case MAT_C_UINT32: return to_integers<uint32_t>(*var, count, where);
-    case MAT_C_INT64: return to_integers<int64_t>(*var, count, where);
-    case MAT_C_UINT64: return to_integers<uint64_t>(*var, count, where);
-    case MAT_C_CELL: throw DataError(where + " is a cell array, expected a numeric vector");
-    case MAT_C_STRUCT: throw DataError(where + " is a struct, expected a numeric vector");
-    case MAT_C_CHAR: throw DataError(where + " is text, expected a numeric vector");
-    case MAT_C_SPARSE: throw DataError(where + " is a sparse matrix, expected a dense vector");
+  const bool big_endian = big_endian_file(bytes);
+  const size_t value_size = mi_type_size(var->value_type);
+  if (value_size == 0 || var->values.size() < count * value_size) {
+    throw DataError(where + " has no data of a numeric type; damaged file, " + kRedownloadHint);
+  }
+  switch (var->value_type) {  // MATLAB may store a class's values in a smaller type
+    case 1: return to_integers<int8_t>(var->values, count, big_endian, where);
+    case 2: return to_integers<uint8_t>(var->values, count, big_endian, where);
+    case 3: return to_integers<int16_t>(var->values, count, big_endian, where);
+    case 4: return to_integers<uint16_t>(var->values, count, big_endian, where);
+    case 5: return to_integers<int32_t>(var->values, count, big_endian, where);
+    case 6: return to_integers<uint32_t>(var->values, count, big_endian, where);
+    case 7: return to_integers<float>(var->values, count, big_endian, where);
+    case 9: return to_integers<double>(var->values, count, big_endian, where);
+    case 12: return to_integers<int64_t>(var->values, count, big_endian, where);
+    case 13: return to_integers<uint64_t>(var->values, count, big_endian, where);
     default:
-      throw DataError(where + " is not numeric (matio class " + std::to_string(var->class_type) +
-                      "), expected a numeric vector");
+      throw DataError(where + " holds values of MAT type " + std::to_string(var->value_type) +
+                      ", expected a numeric vector");
   }
 }
 
