@@ -41,10 +41,10 @@ tests=$?
 grep -E "tests passed|tests failed|Skipped|Failed|\*\*\*" "$build/gpu_tests.log" | tee -a "$report"
 
 # Speed on the device: the trainer's own step (vae bench train) on the cifar10 and celeba64 presets.
+device=cpu steps=3
+"$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' && device=cuda steps=50
 for preset in cifar10 celeba64; do
-  device=cpu
-  "$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' && device=cuda
-  timeout 120 "$build/vae" bench train --config "configs/$preset.json" --device "$device" --steps 30 \
+  timeout 120 "$build/vae" bench train --config "configs/$preset.json" --device "$device" --steps "$steps" \
     2>> "$build/bench.log" | sed "s/^/bench $preset: /" | tee -a "$report"
 done
 say "gpu_check: done in $((SECONDS - start)) s; gpu tests exit $tests; report $report"

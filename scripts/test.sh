@@ -5,7 +5,7 @@
 # Usage: scripts/test.sh [extra ctest arguments]; VAE_TEST_TORCH=debian|pip runs one of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which="${VAE_TEST_TORCH:-debian}"
+which="${VAE_TEST_TORCH:-debian pip}"
 status=0
 for torch in $which; do
   case "$torch" in

@@ -147,4 +147,36 @@ TEST(Checkpoint, MissingDamagedAndForeignFilesAreCheckpointErrors) {
   }
 }
 
+TEST(Checkpoint, ANewerFormatVersionSaysToUpgrade) {
+  torch::serialize::OutputArchive newer;
+  newer.write("format", c10::IValue(std::string("vae-checkpoint")));
+  newer.write("format_version", c10::IValue(int64_t(vae::kCheckpointFormatVersion + 1)));
+  const auto path = temp_dir() / "newer.pt";
+  newer.save_to(path.string());
+  try {
+    vae::CheckpointReader reader(path.string());
+    FAIL() << "a newer format was accepted";
+  } catch (const vae::CheckpointError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("newer.pt: checkpoint format version 2 was written by a newer vae"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("upgrade vae"), std::string::npos) << message;
+  }
+}
+
+// The device a checkpoint was written on is the model's, whatever meta.device says; on the CPU the
+// RNG restore is complete.
+TEST(Checkpoint, StoresTheDeviceItWasWrittenOn) {
+  const auto config_json = small_config();
+  vae::VAE model(vae::ModelOptions::from_config(vae::config_from_json(config_json)));
+  vae::CheckpointMeta meta;
+  meta.config = config_json;
+  meta.device = "written-over";
+  const auto path = (temp_dir() / "device.pt").string();
+  vae::save_checkpoint(path, meta, model, nullptr);
+  vae::CheckpointReader reader(path);
+  EXPECT_EQ(reader.meta().device, "cpu");
+  EXPECT_TRUE(reader.restore_rng(torch::kCPU));
+}
+
 }  // namespace

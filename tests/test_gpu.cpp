@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli_support.h"
+#include "vae/base/errors.h"
 #include "vae/config/config.h"
 #include "vae/model/loss.h"
 #include "vae/model/model.h"
@@ -86,6 +87,17 @@ TEST(Gpu, EveryPresetModelAgreesWithTheCpu) {
       const double grad_scale = expected.abs().max().item<double>();
       EXPECT_LE(max_difference(expected, gpu_parameters[i].grad()), 1e-3 * grad_scale + 1e-5) << "parameter " << i;
     }
+  }
+}
+
+TEST(Gpu, ADeviceIndexThatIsNotThereIsAConfigError) {
+  REQUIRE_GPU();
+  if (!device.is_cuda()) GTEST_SKIP() << "not CUDA";
+  try {
+    vae::resolve_device("cuda:99", "train.device");
+    FAIL() << "cuda:99 accepted";
+  } catch (const vae::ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("train.device=cuda:99: only"), std::string::npos) << error.what();
   }
 }
 
@@ -182,6 +194,10 @@ TEST(GpuCli, ResumedDeterministicRunEqualsAnUninterruptedOneAndTheCommandsRun) {
   const Result sample = vae_run(dir, {"sample", "--ckpt", ckpt, "--device", device.str(), "--out", "s.png"});
   EXPECT_EQ(sample.code, 0) << sample.err;
   EXPECT_TRUE(fs::exists(dir / "s.png"));
+  const Result reconstruct = vae_run(dir, {"reconstruct", "--ckpt", ckpt, "--device", device.str(), "--input", "s.png",
+                                           "--out", "r.png"});
+  EXPECT_EQ(reconstruct.code, 0) << reconstruct.err;
+  EXPECT_TRUE(fs::exists(dir / "r.png"));
   const Result eval = vae_run(dir, {"eval", "--ckpt", ckpt, "--device", device.str(), "--limit", "64",
                                     "--iw-samples", "8", "--json", "eval.json"});
   EXPECT_EQ(eval.code, 0) << eval.err;

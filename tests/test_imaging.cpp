@@ -536,6 +536,7 @@ TEST(DecodeJpeg, SynthesizedColourAndGrayJpegsDecode) {
   expect_shape(decoded, 97, 61, 3);
   EXPECT_LT(mean_abs_diff(decoded.pixels, colour.pixels), 2.0);  // lossy, but close at quality 95
 
+  if (!VAE_HAVE_TURBOJPEG) return;  // stb_image_write writes every JPEG with three channels
   const Image gray = smooth_picture(50, 40, 1);
   const Image decoded_gray = decode(encode_jpeg(gray, 95));
   expect_shape(decoded_gray, 50, 40, 1);  // a gray JPEG stays one channel

@@ -7,6 +7,7 @@
 
 #include "vae/base/errors.h"
 #include "vae/base/text.h"
+#include "vae_torch_build.h"  // VAE_WITH_CUDA
 
 namespace vae {
 
@@ -74,7 +75,7 @@ std::string cuda_versions();
 std::string available_devices() {
   std::string text = "cpu";
   if (torch::cuda::is_available()) {
-    for (size_t i = 0; i < torch::cuda::device_count(); ++i) {
+    for (int64_t i = 0; i < int64_t(torch::cuda::device_count()); ++i) {
       text += ", cuda:" + std::to_string(i);
 #if VAE_WITH_CUDA
       text += " (" + cuda_device_description(int(i)) + ")";
