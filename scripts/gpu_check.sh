@@ -19,7 +19,7 @@ say() { echo "$*" | tee -a "$report"; }
 
 [[ -d $deps/usr/include ]] || { echo "gpu_check: no $deps; run scripts/gpu_deps.sh first" >&2; exit 2; }
 read -r root torch_version torch_cuda < <("$python" -c 'import os, torch
-print(os.path.dirname(torch.__file__), torch.__version__, torch.version.cuda or "none")') ||
+print(os.path.dirname(torch.__file__), torch.__version__, torch.version.cuda or "none")' 2>/dev/null) ||
   { echo "gpu_check: $python cannot import torch" >&2; exit 2; }
 nvcc="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)"
 say "gpu_check: torch $torch_version (CUDA $torch_cuda) from $root; nvcc $nvcc"
@@ -42,7 +42,7 @@ grep -E "tests passed|tests failed|Skipped|Failed|\*\*\*" "$build/gpu_tests.log"
 
 # Speed on the device: the trainer's own step (vae bench train) on the cifar10 and celeba64 presets.
 device=cpu steps=3
-"$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' && device=cuda steps=50
+"$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null && device=cuda steps=50
 for preset in cifar10 celeba64; do
   timeout 120 "$build/vae" bench train --config "configs/$preset.json" --device "$device" --steps "$steps" \
     2>> "$build/bench.log" | sed "s/^/bench $preset: /" | tee -a "$report"

@@ -4,9 +4,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "vae/train/checkpoint.h"
@@ -352,6 +354,57 @@ TEST(Cli, ResumeRejectsAConfigAndMissingRuns) {
   EXPECT_NE(missing.err.find("nowhere"), std::string::npos);
   const Result both = vae_run(dir, {"train", "--resume", "nowhere", "--config", "tiny.json"});
   EXPECT_EQ(both.code, 2);
+}
+
+// Keys that change the model, the data or the objective are refused on resume, with the way to
+// branch; --out is refused; the keys a resume may change are accepted.
+TEST(Cli, ResumeRefusesKeysThatChangeTheModelDataOrObjective) {
+  const fs::path dir = fresh_dir("resume_keys");
+  write_tiny_config(dir);
+  ASSERT_EQ(vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.max_steps=2", "--out", "run"}).code, 0);
+  for (const char* key : {"model.latent_dim=8", "loss.beta=2", "data.image_size=32", "optim.lr=0.5"}) {
+    const Result refused = vae_run(dir, {"train", "--resume", "run", "--set", key});
+    EXPECT_EQ(refused.code, 2) << key;
+    EXPECT_EQ(error_lines(refused.err), 1u) << refused.err;
+    const std::string name = std::string(key).substr(0, std::string(key).find('='));
+    EXPECT_NE(refused.err.find(name + " cannot change when resuming"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("--config run/config.json --set " + name + "="), std::string::npos) << refused.err;
+  }
+  EXPECT_EQ(vae::CheckpointReader((dir / "run/checkpoints/last.pt").string()).meta().step, 2);
+  const Result out = vae_run(dir, {"train", "--resume", "run", "--out", "elsewhere"});
+  EXPECT_EQ(out.code, 2);
+  EXPECT_NE(out.err.find("--out cannot be combined with --resume"), std::string::npos) << out.err;
+  EXPECT_FALSE(fs::exists(dir / "elsewhere"));
+  const Result allowed = vae_run(dir, {"train", "--resume", "run", "--set", "train.max_steps=4", "--set",
+                                       "train.log_every=1", "--set", "data.workers=1"});
+  EXPECT_EQ(allowed.code, 0) << allowed.err;
+}
+
+// A run that died after its checkpoint left rows of later steps (and half a line) in metrics.csv:
+// the resumed run drops them first, so that no step has two rows.
+TEST(Cli, ResumeDropsTheRowsWrittenAfterTheCheckpoint) {
+  const fs::path dir = fresh_dir("resume_rows");
+  write_tiny_config(dir);
+  ASSERT_EQ(vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.max_steps=4", "--set",
+                          "train.log_every=1", "--out", "run"}).code, 0);
+  const auto before = metric_rows(dir / "run");
+  {
+    std::ofstream csv(dir / "run" / "metrics.csv", std::ios::app);
+    csv << "1,5,train,1,1,1,-2,0.001,10,1,1\n1,6,train,1,1,1,-2,0.001,10,1,1\n1,7,tr";
+  }
+  const Result resumed = vae_run(dir, {"train", "--resume", "run", "--set", "train.max_steps=8"});
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("dropped 3 rows of metrics.csv written after the checkpoint"), std::string::npos)
+      << resumed.err;
+  const auto after = metric_rows(dir / "run");
+  std::set<std::string> seen;
+  for (const auto& line : after) {
+    const std::string key = line.substr(line.find(',') + 1, line.find(',', line.find(',', line.find(',') + 1) + 1));
+    EXPECT_TRUE(seen.insert(key).second) << "two rows for " << key;
+  }
+  ASSERT_GE(after.size(), before.size());
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), after.begin()));
+  EXPECT_NE(row_for(after, "train", 8), "");
 }
 
 TEST(Cli, InterruptSavesStateAndResumeContinues) {

@@ -1,6 +1,7 @@
 // Config parsing: defaults, strictness, messages, --set overrides.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -126,6 +127,29 @@ TEST(Config, ChoiceKeysBecomeEnumsThatWriteBackAsTheirWords) {
   EXPECT_EQ(vae::from_string<vae::KlSchedule>("capacity"), vae::KlSchedule::Capacity);
   const std::string message = config_error([] { vae::from_string<vae::Downsample>("avgpool"); });
   EXPECT_EQ(message, "model.downsample: got \"avgpool\"; allowed: one of stride, maxpool");
+}
+
+TEST(Config, ResumeMayChangeOnlyDeclaredKeys) {
+  const auto& params = vae::config_params();
+  for (const auto& key : vae::keys_resume_may_change()) {
+    EXPECT_TRUE(std::any_of(params.begin(), params.end(), [&](const vae::ParamInfo& p) { return p.key == key; }))
+        << key << " is not a config key";
+  }
+  const auto stored = vae::default_config_json();
+  auto resolved = stored;
+  vae::apply_override(resolved, "train.epochs=99");
+  vae::apply_override(resolved, "data.root=/elsewhere");
+  EXPECT_NO_THROW(vae::check_resume_changes(stored, resolved, "runs/a"));
+  vae::apply_override(resolved, "loss.beta=4");
+  try {
+    vae::check_resume_changes(stored, resolved, "runs/a");
+    FAIL() << "loss.beta accepted";
+  } catch (const vae::ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("loss.beta cannot change when resuming (it changes the objective"),
+              std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("vae train --config runs/a/config.json --set loss.beta=4"),
+              std::string::npos) << error.what();
+  }
 }
 
 TEST(Config, EachDefaultIsTheConfigTables) {

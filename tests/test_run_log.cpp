@@ -45,6 +45,23 @@ TEST(MetricsCsv, WritesTheHeaderOnceAndAppendsRowsInColumnOrder) {
             "1,100,val,90.25,89.25,1,-90.25,0.001,250.5,1.25,0.5\n");
 }
 
+TEST(MetricsCsv, DropsRowsAfterAStepAndAnUnfinishedLine) {
+  const fs::path path = scratch_dir("runlog", "drop") / "metrics.csv";
+  EXPECT_EQ(vae::drop_metrics_rows_after(path, 10), 0);  // no file yet
+  {
+    vae::MetricsCsvWriter writer(path);
+    for (const int64_t step : {5, 10}) writer.append(row(step, "train", 3.0));
+    writer.append(row(10, "val", 2.0));
+    writer.append(row(15, "train", 1.0));
+  }
+  const std::string kept = read_bytes(path).substr(0, read_bytes(path).find("1,15,"));
+  { std::ofstream(path, std::ios::app) << "1,20,tra"; }
+  EXPECT_EQ(vae::drop_metrics_rows_after(path, 10), 2);
+  EXPECT_EQ(read_bytes(path), kept);
+  EXPECT_EQ(vae::drop_metrics_rows_after(path, 10), 0);  // nothing more to drop: the file stays
+  EXPECT_EQ(read_bytes(path), kept);
+}
+
 TEST(MetricsCsv, UnwritableFolderIsAnIoErrorNamingThePath) {
   try {
     vae::MetricsCsvWriter writer("/nonexistent-folder/metrics.csv");

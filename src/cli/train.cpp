@@ -43,9 +43,15 @@ int run_train(const TrainArguments& args) {
       throw ConfigError("--resume continues a run with its stored config; drop --config (use "
                         "--set to change keys such as train.epochs)");
     }
-    CheckpointReader reader(checkpoint_for_resume(args.resume).string());
+    if (!args.out.empty()) {
+      throw ConfigError("--out cannot be combined with --resume: a resumed run continues in its own folder; "
+                        "to branch, start a new run: vae train --config RUN/config.json --out " + args.out);
+    }
+    const auto checkpoint = checkpoint_for_resume(args.resume);
+    CheckpointReader reader(checkpoint.string());
     resolved = reader.meta().config;
     for (const auto& assignment : args.overrides) apply_override(resolved, assignment);
+    check_resume_changes(reader.meta().config, resolved, run_dir_of_checkpoint(checkpoint).string());
   } else if (!args.config_path.empty() || args.print_config) {
     resolved = config_json_or_defaults(args.config_path, args.overrides);
   } else {

@@ -439,6 +439,36 @@ std::string leaf_of(const std::string& key) {
   return dot == std::string::npos ? key : key.substr(dot + 1);
 }
 
+const std::vector<std::string>& keys_resume_may_change() {
+  static const std::vector<std::string> keys = {
+      "name", "train.epochs", "train.max_steps", "train.device", "train.threads", "train.deterministic",
+      "train.log_every", "train.grid_images", "train.sample_every", "train.grid_split",
+      "train.tensorboard", "train.keep_best", "train.early_stop_patience", "train.nonfinite",
+      "train.max_nonfinite", "data.root", "data.workers", "data.prefetch", "data.cache",
+      "data.cache_dir", "data.skip_missing", "data.skip_corrupt"};
+  return keys;
+}
+
+void check_resume_changes(const nlohmann::json& stored, const nlohmann::json& resolved,
+                          const std::string& run_dir) {
+  const auto& free = keys_resume_may_change();
+  for (const auto& param : config_params()) {
+    if (std::find(free.begin(), free.end(), param.key) != free.end()) continue;
+    const nlohmann::json& before = value_at(stored, param.key);
+    const nlohmann::json& after = value_at(resolved, param.key);
+    if (before == after) continue;
+    const std::string& key = param.key;
+    const char* what = key.rfind("model.", 0) == 0  ? "it changes the model"
+                       : key.rfind("loss.", 0) == 0 ? "it changes the objective, so losses before and after would not compare"
+                       : key.rfind("optim.", 0) == 0 ? "it changes the optimizer and its schedule"
+                       : key.rfind("data.", 0) == 0  ? "it changes the data the model sees"
+                                                     : "it changes what the run computes";
+    throw ConfigError("--set " + key + "=" + after.dump() + ": " + key + " cannot change when resuming (" + what +
+                      "; the run has " + before.dump() + "); start a new run from its config instead: vae train "
+                      "--config " + run_dir + "/config.json --set " + key + "=" + after.dump() + " --out NEW_RUN");
+  }
+}
+
 const json& value_at(const json& resolved, const std::string& key) {
   const auto dot = key.find('.');
   if (dot == std::string::npos) return resolved.at(key);

@@ -1,6 +1,9 @@
 #include "vae/logs/metrics_csv.h"
 
+#include <iterator>
+
 #include "vae/base/errors.h"
+#include "vae/base/fs.h"
 
 namespace vae {
 namespace fs = std::filesystem;
@@ -9,6 +12,45 @@ std::string metrics_header() {
   std::string header;
   for (const char* name : kMetricsColumns) header += (header.empty() ? "" : ",") + std::string(name);
   return header;
+}
+
+int64_t drop_metrics_rows_after(const fs::path& path, int64_t step) {
+  std::error_code error;
+  if (!fs::exists(path, error)) return 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path.string() + ": cannot open for reading");
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::string kept;
+  int64_t dropped = 0;
+  size_t start = 0;
+  bool header = true;
+  while (start < text.size()) {
+    const size_t end = text.find('\n', start);
+    if (end == std::string::npos) {  // an unfinished last line
+      ++dropped;
+      break;
+    }
+    const std::string line = text.substr(start, end - start);
+    start = end + 1;
+    bool keep = true;
+    if (!header) {
+      const size_t comma = line.find(',');
+      const size_t next = comma == std::string::npos ? comma : line.find(',', comma + 1);
+      try {
+        keep = next != std::string::npos && std::stoll(line.substr(comma + 1, next - comma - 1)) <= step;
+      } catch (const std::exception&) {
+        keep = false;  // not a row vae wrote
+      }
+    }
+    header = false;
+    if (keep) {
+      kept += line + '\n';
+    } else {
+      ++dropped;
+    }
+  }
+  if (dropped > 0) write_file_atomically(path.string(), kept.data(), kept.size());
+  return dropped;
 }
 
 MetricsCsvWriter::MetricsCsvWriter(const fs::path& path) {

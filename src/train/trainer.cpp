@@ -363,6 +363,12 @@ TrainSummary Trainer::run() {
   add_log_file((run_dir_ / "train.log").string());
   const std::string config_text = options_.config.dump(2) + "\n";
   write_file_atomically((run_dir_ / "config.json").string(), config_text.data(), config_text.size());
+  if (!options_.resume.empty()) {
+    const int64_t dropped = drop_metrics_rows_after(run_dir_ / "metrics.csv", meta_.step);
+    if (dropped > 0) {
+      spdlog::info("dropped {} rows of metrics.csv written after the checkpoint (step {})", dropped, meta_.step);
+    }
+  }
   log_ = std::make_unique<RunLog>(run_dir_, config_.train.tensorboard);
   spdlog::info("run directory: {}", run_dir_.string());
   if (!curves_available()) spdlog::warn("curves.png skipped: {}", kCurvesMissing);

@@ -146,6 +146,16 @@ std::string leaf_of(const std::string& key);
 // The value at a dotted key of a resolved document ("model.latent_dim" or "name").
 const nlohmann::json& value_at(const nlohmann::json& resolved, const std::string& key);
 
+// The keys a resumed run may change (train.epochs, train.max_steps, logging, the device, where the
+// data lives, ...): the others change the model, the data it sees or the objective.
+const std::vector<std::string>& keys_resume_may_change();
+
+// Throws ConfigError when `resolved` (a run's stored config with --set applied for --resume)
+// differs from `stored` in a key that a resume may not change, naming the key, why, and how to
+// start a new run from the stored config instead (`run_dir`/config.json).
+void check_resume_changes(const nlohmann::json& stored, const nlohmann::json& resolved,
+                          const std::string& run_dir);
+
 // Builds the typed view of a resolved document, checking cross-key constraints. Choice keys are
 // parsed into their enums here, once (see choices.h).
 Config config_from_json(const nlohmann::json& resolved);

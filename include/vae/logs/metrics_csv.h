@@ -39,6 +39,12 @@ struct MetricsRow {
   double lr = 0, images_per_s = 0, seconds = 0, kl_weight = 0;
 };
 
+// For a run resumed from the checkpoint of step `step`: removes the rows of later steps (written
+// after that checkpoint by a run that crashed or was killed), and an unfinished last line, so that
+// no step has two rows. The file is rewritten atomically, and only when something goes. Returns the
+// number of rows removed; a missing file removes none.
+int64_t drop_metrics_rows_after(const std::filesystem::path& path, int64_t step);
+
 // Appends rows to a run's metrics.csv, writing the header first when the file is new or empty
 // (a resumed run appends to the same file). Every row is flushed, so a killed run keeps its rows.
 class MetricsCsvWriter {
