@@ -93,6 +93,34 @@ TEST_F(Chain, TrainWritesTheRunDirectory) {
   EXPECT_EQ(last.meta().config["name"], "tiny");
 }
 
+// --ckpt takes a run folder (its best.pt), RUN:last and RUN:best, and the commands name the real
+// file they use, not the runs/latest link.
+TEST_F(Chain, CkptTakesARunFolderOrRunColonBestOrLast) {
+  ASSERT_EQ(train_->code, 0) << train_->err;
+  const Result folder = vae_run(*dir_, {"sample", "-n", "2", "--out", "a.png", "--ckpt", "runs/latest"});
+  ASSERT_EQ(folder.code, 0) << folder.err;
+  EXPECT_NE(folder.err.find("checkpoint runs/tiny/checkpoints/best.pt: the run's best.pt"), std::string::npos)
+      << folder.err;
+  EXPECT_NE(folder.err.find("samples from runs/tiny/checkpoints/best.pt"), std::string::npos) << folder.err;
+  const Result last = vae_run(*dir_, {"sample", "-n", "2", "--out", "b.png", "--ckpt", "runs/tiny:last"});
+  ASSERT_EQ(last.code, 0) << last.err;
+  EXPECT_NE(last.err.find("checkpoint runs/tiny/checkpoints/last.pt: last.pt, as runs/tiny:last asks"),
+            std::string::npos) << last.err;
+  const Result fallback = vae_run(*dir_, {"sample", "-n", "2", "--out", "c.png"});
+  EXPECT_NE(fallback.err.find("newest run's checkpoint runs/tiny/checkpoints/last.pt"), std::string::npos)
+      << fallback.err;
+  fs::remove(*dir_ / "runs" / "tiny" / "checkpoints" / "best.pt");
+  const Result no_best = vae_run(*dir_, {"sample", "-n", "2", "--out", "d.png", "--ckpt", "runs/tiny:best"});
+  EXPECT_EQ(no_best.code, 1);
+  EXPECT_EQ(error_lines(no_best.err), 1u) << no_best.err;
+  EXPECT_NE(no_best.err.find("runs/tiny:best: runs/tiny/checkpoints/best.pt does not exist"), std::string::npos)
+      << no_best.err;
+  EXPECT_FALSE(fs::exists(*dir_ / "d.png"));
+  const Result without_best = vae_run(*dir_, {"sample", "-n", "2", "--out", "e.png", "--ckpt", "runs/tiny"});
+  EXPECT_EQ(without_best.code, 0) << without_best.err;
+  EXPECT_NE(without_best.err.find("the run's last.pt (it has no best.pt)"), std::string::npos) << without_best.err;
+}
+
 TEST_F(Chain, TrainingLowersTheValidationLoss) {
   ASSERT_EQ(train_->code, 0) << train_->err;
   const auto rows = metric_rows(*dir_ / "runs" / "tiny");
@@ -247,6 +275,18 @@ TEST(Cli, PrintConfigShowsResolvedValues) {
   const Result keys = vae_run(dir, {"train", "--list-keys"});
   EXPECT_EQ(keys.code, 0);
   EXPECT_NE(keys.out.find("train.max_steps = 0"), std::string::npos) << keys.out;
+}
+
+// OpenMP's passive wait policy is the default (the spinning one collapses a busy machine), and
+// the user's choice wins; libgomp prints what it read with OMP_DISPLAY_ENV.
+TEST(Cli, OpenMpWaitsPassivelyUnlessTheUserChoseAPolicy) {
+  const fs::path dir = fresh_dir("omp");
+  const Result passive = vae_run(dir, {"--version"}, "env -u OMP_WAIT_POLICY OMP_DISPLAY_ENV=TRUE");
+  ASSERT_EQ(passive.code, 0) << passive.err;
+  if (passive.err.find("OMP_WAIT_POLICY") == std::string::npos) GTEST_SKIP() << "this OpenMP prints no settings";
+  EXPECT_NE(passive.err.find("OMP_WAIT_POLICY = 'PASSIVE'"), std::string::npos) << passive.err;
+  const Result active = vae_run(dir, {"--version"}, "OMP_WAIT_POLICY=active OMP_DISPLAY_ENV=TRUE");
+  EXPECT_NE(active.err.find("OMP_WAIT_POLICY = 'ACTIVE'"), std::string::npos) << active.err;
 }
 
 TEST(Cli, OutDirThatHoldsARunIsRefused) {

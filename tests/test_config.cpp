@@ -152,6 +152,27 @@ TEST(Config, ResumeMayChangeOnlyDeclaredKeys) {
   }
 }
 
+// The README's key table is `vae train --list-keys --markdown`: every key once, in table order,
+// with its default, range and description as declared.
+TEST(Config, ReadmeKeyTableIsTheDeclaredTable) {
+  std::ifstream readme(std::string(VAE_TEST_SOURCE_DIR) + "/README.md");
+  ASSERT_TRUE(readme) << "README.md not found";
+  std::vector<std::string> rows;
+  std::string line;
+  bool in_table = false;
+  while (std::getline(readme, line)) {
+    if (line == "| key | default | allowed | what it does |") in_table = true;
+    else if (in_table && line.rfind("| `", 0) == 0) rows.push_back(line);
+    else if (in_table && !rows.empty()) break;
+  }
+  const auto& params = vae::config_params();
+  ASSERT_EQ(rows.size(), params.size()) << "regenerate the table with vae train --list-keys --markdown";
+  for (size_t i = 0; i < params.size(); ++i) {
+    EXPECT_EQ(rows[i], vae::markdown_row(params[i])) << "README row " << i << "; regenerate the table with "
+                                                        "vae train --list-keys --markdown";
+  }
+}
+
 TEST(Config, EachDefaultIsTheConfigTables) {
   // The option structs of the lower layers start from the table's defaults, not their own.
   const vae::Config& defaults = vae::default_config();

@@ -2,6 +2,7 @@
 // one line on stderr and an exit status (0 ok, 2 usage/config, 1 other failures,
 // 128 + signal when a run was stopped by SIGINT/SIGTERM after saving its state).
 #include <cstdio>
+#include <cstdlib>
 
 #include <CLI/CLI.hpp>
 
@@ -9,6 +10,18 @@
 #include "vae/base/errors.h"
 #include "vae/base/logging.h"
 #include "vae/tensor/device.h"
+
+// OpenMP reads OMP_WAIT_POLICY when LibTorch loads, before main. Its default (threads spin while
+// they wait) collapses training on a machine whose cores are busy with other work, so unless the
+// user chose a policy the passive one is set from the program's pre-initialisers, which an ELF
+// program runs before the initialisers of the libraries it loads (OpenMP's among them).
+#if defined(__linux__)
+extern "C" {
+static void vae_default_openmp_wait_policy(int, char**, char**) { setenv("OMP_WAIT_POLICY", "PASSIVE", 0); }
+__attribute__((section(".preinit_array"), used)) static void (*const vae_preinit_openmp)(int, char**, char**) =
+    &vae_default_openmp_wait_policy;
+}
+#endif
 
 namespace {
 int fail(const std::string& message, int code) {

@@ -16,14 +16,20 @@ const char* const kDeviceHelp = "auto | cpu | cuda | cuda:N | mps";
 CLI::App* add_model_subcommand(CLI::App& parent, const std::string& name, const std::string& description,
                                ModelArguments& args) {
   CLI::App* app = parent.add_subcommand(name, description);
-  app->add_option("--ckpt", args.ckpt, "Checkpoint (default: the newest run's last.pt)");
+  app->add_option("--ckpt", args.ckpt,
+                  "Checkpoint: a .pt file, a run folder (its best.pt, else last.pt), RUN:best or RUN:last "
+                  "(default: the newest run's last.pt)");
   app->add_option("--device", args.device, kDeviceHelp)->capture_default_str();
   return app;
 }
 
 std::string checkpoint_or_latest(const std::string& ckpt) {
-  if (!ckpt.empty()) return ckpt;
-  const std::string latest = latest_checkpoint().string();
+  if (!ckpt.empty()) {
+    const CheckpointChoice choice = choose_checkpoint(ckpt);
+    if (!choice.why.empty()) spdlog::info("checkpoint {}: {}", choice.path.string(), choice.why);
+    return choice.path.string();
+  }
+  const std::string latest = choose_checkpoint(latest_checkpoint().string()).path.string();
   spdlog::info("no --ckpt given: using the newest run's checkpoint {}", latest);
   return latest;
 }

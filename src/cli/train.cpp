@@ -23,9 +23,15 @@ struct TrainArguments {
   int64_t nan_at_step = 0;
   bool print_config = false;
   bool list_keys = false;
+  bool markdown = false;
 };
 
-void print_keys() {
+void print_keys(bool markdown) {
+  if (markdown) {
+    std::cout << "| key | default | allowed | what it does |\n| --- | --- | --- | --- |\n";
+    for (const auto& param : config_params()) std::cout << markdown_row(param) << "\n";
+    return;
+  }
   for (const auto& param : config_params()) {
     std::cout << param.key << " = " << param.default_value.dump() << "\n    " << param.description
               << " (" << param.allowed << ")\n";
@@ -34,7 +40,7 @@ void print_keys() {
 
 int run_train(const TrainArguments& args) {
   if (args.list_keys) {
-    print_keys();
+    print_keys(args.markdown);
     return 0;
   }
   nlohmann::json resolved;
@@ -82,6 +88,7 @@ Command add_train_command(CLI::App& parent) {
   app->add_option("--resume", args->resume, "Continue a run: its directory or a checkpoint file");
   app->add_flag("--print-config", args->print_config, "Print the resolved config and exit");
   app->add_flag("--list-keys", args->list_keys, "List every config key with default and range");
+  app->add_flag("--markdown", args->markdown, "With --list-keys: as the README's Markdown table");
   app->add_option("--nan-at-step", args->nan_at_step,
                   "Fault injection: make the loss of step N NaN, to see what train.nonfinite does")
       ->check(CLI::PositiveNumber);

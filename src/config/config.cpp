@@ -401,7 +401,7 @@ std::string suggestion_for(const std::string& key) {
   std::string message = source + ": unknown key '" + key + "'";
   const std::string guess = suggestion_for(key);
   if (!guess.empty()) message += " (did you mean '" + guess + "'?)";
-  message += "; `vae train --print-config` lists every key";
+  message += "; `vae train --list-keys` lists every key";
   throw ConfigError(message);
 }
 
@@ -437,6 +437,15 @@ std::pair<size_t, size_t> line_and_column(const std::string& text, size_t offset
 std::string leaf_of(const std::string& key) {
   const auto dot = key.rfind('.');
   return dot == std::string::npos ? key : key.substr(dot + 1);
+}
+
+std::string markdown_row(const ParamInfo& param) {
+  const auto cell = [](std::string text) {
+    for (size_t at = text.find('|'); at != std::string::npos; at = text.find('|', at + 2)) text.insert(at, "\\");
+    return text;
+  };
+  return "| `" + param.key + "` | `" + cell(param.default_value.dump()) + "` | " + cell(param.allowed) + " | " +
+         cell(param.description) + " |";
 }
 
 const std::vector<std::string>& keys_resume_may_change() {

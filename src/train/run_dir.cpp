@@ -86,6 +86,48 @@ fs::path checkpoint_for_resume(const std::string& argument) {
   return path;
 }
 
+CheckpointChoice choose_checkpoint(const std::string& argument) {
+  std::error_code error;
+  // The file itself, links resolved; relative to the working folder when it lies inside it.
+  const auto real = [](const fs::path& path) {
+    std::error_code ignored;
+    const fs::path canonical = fs::canonical(path, ignored);
+    if (ignored) return path;
+    const std::string here = fs::current_path(ignored).string() + "/";
+    const std::string text = canonical.string();
+    return text.rfind(here, 0) == 0 ? fs::path(text.substr(here.size())) : canonical;
+  };
+  const fs::path given(argument);
+  if (fs::is_regular_file(given, error)) return {real(given), ""};
+  const auto suffix = [&](const std::string& tail) {
+    return argument.size() > tail.size() && argument.compare(argument.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  for (const char* which : {"best", "last"}) {
+    const std::string tail = std::string(":") + which;
+    if (!suffix(tail)) continue;
+    const fs::path run = argument.substr(0, argument.size() - tail.size());
+    const fs::path file = run / "checkpoints" / (std::string(which) + ".pt");
+    if (!fs::is_regular_file(file, error)) {
+      throw CheckpointError(argument + ": " + file.string() + " does not exist" +
+                            (std::string(which) == "best" ? " (the run keeps none when train.keep_best=0, or has not "
+                                                            "finished an epoch yet); try " + run.string() + ":last"
+                                                          : "; give a run folder written by vae train"));
+    }
+    return {real(file), std::string(which) + ".pt, as " + argument + " asks"};
+  }
+  if (fs::is_directory(given, error)) {
+    const fs::path best = given / "checkpoints" / "best.pt", last = given / "checkpoints" / "last.pt";
+    if (fs::is_regular_file(best, error)) {
+      return {real(best), "the run's best.pt (lowest validation loss); " + argument + ":last for the newest"};
+    }
+    if (fs::is_regular_file(last, error)) return {real(last), "the run's last.pt (it has no best.pt)"};
+    throw CheckpointError(argument + ": no checkpoints/best.pt or last.pt in this folder; give a run folder "
+                          "written by vae train, RUN:best, RUN:last or a .pt file");
+  }
+  throw CheckpointError(argument + ": checkpoint not found; --ckpt takes a .pt file, a run folder, RUN:best or "
+                        "RUN:last");
+}
+
 fs::path run_dir_of_checkpoint(const fs::path& checkpoint) {
   const fs::path folder = checkpoint.parent_path();
   if (folder.filename() == "checkpoints") return folder.parent_path();

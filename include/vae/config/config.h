@@ -121,6 +121,9 @@ struct ParamInfo {
 // Every declared key, in declaration order.
 const std::vector<ParamInfo>& config_params();
 
+// The README's row for a key: | `key` | `default` | allowed | description |, with | escaped.
+std::string markdown_row(const ParamInfo& param);
+
 // The configuration with every key at its default.
 nlohmann::json default_config_json();
 

@@ -22,6 +22,16 @@ std::filesystem::path latest_checkpoint(const std::filesystem::path& runs_root =
 // --resume accepts a run directory or a checkpoint file; returns the checkpoint file.
 std::filesystem::path checkpoint_for_resume(const std::string& argument);
 
+// The checkpoint a command's --ckpt names: a checkpoint file; a run folder, meaning its best.pt
+// where there is one, else its last.pt; or RUN:best / RUN:last. `path` is the real file (links
+// such as runs/latest resolved), `why` says which was chosen and why. CheckpointError when there is
+// no such file, naming the argument and what it may be.
+struct CheckpointChoice {
+  std::filesystem::path path;
+  std::string why;
+};
+CheckpointChoice choose_checkpoint(const std::string& argument);
+
 // The run directory a checkpoint belongs to (<run>/checkpoints/x.pt -> <run>).
 std::filesystem::path run_dir_of_checkpoint(const std::filesystem::path& checkpoint);
 
