@@ -174,6 +174,55 @@ TEST_F(Chain, ReconstructFitsAnyInputAndStacksOriginalsAboveReconstructions) {
   EXPECT_GT(picture.pixels[size_t((2 + 8) * picture.width + 2 + 8)], 200);
 }
 
+// A folder of 10 pictures, 8 per row: the short third row is filled up with blank tiles, so that
+// each reconstruction stays under its original.
+TEST_F(Chain, ReconstructTakesAFolderAndKeepsEachReconstructionUnderItsOriginal) {
+  ASSERT_EQ(train_->code, 0) << train_->err;
+  fs::create_directories(*dir_ / "pics");
+  for (int i = 0; i < 10; ++i) {
+    vae::Image picture{16, 16, 1, std::vector<uint8_t>(256, uint8_t(20 * i))};
+    vae::write_png((*dir_ / "pics" / ("p" + std::to_string(i) + ".png")).string(), picture);
+  }
+  const Result result = vae_run(*dir_, {"reconstruct", "--input", "pics", "--out", "many.png"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.err.find("10 image(s) reconstructed"), std::string::npos) << result.err;
+  const auto grid = vae::load_image((*dir_ / "many.png").string());
+  EXPECT_EQ(grid.width, 8 * 18 + 2);
+  EXPECT_EQ(grid.height, 4 * 18 + 2);  // originals, reconstructions, 2 originals, 2 reconstructions
+  const auto pixel = [&](int64_t row, int64_t column) {  // the centre of a tile
+    return int(grid.pixels[size_t((row * 18 + 2 + 8) * grid.width + column * 18 + 2 + 8)]);
+  };
+  const int pad = int(grid.pixels[0]);
+  EXPECT_NEAR(pixel(2, 0), 20 * 8, 1);  // the 9th original starts the third row
+  EXPECT_NEAR(pixel(2, 1), 20 * 9, 1);
+  for (int64_t column = 2; column < 8; ++column) {
+    EXPECT_EQ(pixel(2, column), pad) << column;
+    EXPECT_EQ(pixel(3, column), pad) << column;
+  }
+  const Result empty = vae_run(*dir_, {"reconstruct", "--input", "runs/tiny/tb", "--out", "none.png"});
+  EXPECT_EQ(empty.code, 1);
+  EXPECT_NE(empty.err.find("no .png, .jpg, .jpeg or .bmp files"), std::string::npos) << empty.err;
+}
+
+// Every command that writes a picture refuses an --out that is not .png, before doing any work.
+TEST_F(Chain, PictureOutputsMustBePng) {
+  ASSERT_EQ(train_->code, 0) << train_->err;
+  const std::vector<std::vector<std::string>> commands = {
+      {"sample", "-n", "2", "--out", "x.jpg"},
+      {"traverse", "--out", "x.JPEG"},
+      {"plot", "--run", "runs/tiny", "--out", "x.svg"},
+      {"data", "info", "--config", "tiny.json", "--out", "x"}};
+  for (const auto& args : commands) {
+    const Result result = vae_run(*dir_, args);
+    EXPECT_EQ(result.code, 2) << args[0];
+    EXPECT_NE(result.err.find("vae writes PNG pictures; give a name ending in .png"), std::string::npos)
+        << result.err;
+    EXPECT_EQ(error_lines(result.err), 1u) << result.err;
+  }
+  for (const char* name : {"x.jpg", "x.JPEG", "x.svg", "x"}) EXPECT_FALSE(fs::exists(*dir_ / name)) << name;
+  ASSERT_EQ(vae_run(*dir_, {"sample", "-n", "2", "--out", "upper.PNG"}).code, 0);
+}
+
 TEST_F(Chain, CommandsWithoutACheckpointExplainWhatToDo) {
   const fs::path empty = fresh_dir("no_runs");
   const Result sample = vae_run(empty, {"sample", "-n", "4"});

@@ -91,9 +91,11 @@ TEST(Image, InterleaveRowsPutsOriginalsAboveReconstructions) {
   const auto originals = torch::zeros({5, 1, 2, 2});
   const auto reconstructions = torch::ones({5, 1, 2, 2});
   const auto merged = vae::interleave_rows(originals, reconstructions, 3);
-  ASSERT_EQ(merged.size(0), 10);
-  const std::vector<float> expected = {0, 0, 0, 1, 1, 1, 0, 0, 1, 1};
-  for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(merged[i].mean().item<float>(), expected[size_t(i)]) << i;
+  // Rows of 3: o o o / r r r / o o _ / r r _ (blank tiles keep each reconstruction under its original).
+  ASSERT_EQ(merged.size(0), 12);
+  const float blank = float(vae::kGridPadValue);
+  const std::vector<float> expected = {0, 0, 0, 1, 1, 1, 0, 0, blank, 1, 1, blank};
+  for (int64_t i = 0; i < 12; ++i) EXPECT_EQ(merged[i].mean().item<float>(), expected[size_t(i)]) << i;
 }
 
 TEST(Image, FitImageCropsResizesAndConvertsChannels) {

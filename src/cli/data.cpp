@@ -106,7 +106,7 @@ Command add_data_command(CLI::App& parent) {
   auto info_args = std::make_shared<DataArguments>();
   CLI::App* info = data->add_subcommand("info", "Images per split, size, range and a preview grid");
   add_common(info, info_args);
-  info->add_option("-o,--out", info_args->out, "Preview grid PNG")->capture_default_str();
+  add_png_out_option(info, info_args->out, "Preview grid PNG")->capture_default_str();
   auto bench_args = std::make_shared<DataArguments>();
   CLI::App* bench = data->add_subcommand("bench", "Read whole training epochs through the loader; one JSON line per epoch");
   add_common(bench, bench_args);

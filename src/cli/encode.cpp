@@ -52,25 +52,6 @@ std::string sidecar_path(const std::string& out) {
   return (fs::path(out).parent_path() / (fs::path(out).stem().string() + ".files.txt")).string();
 }
 
-// Files as given; folders searched recursively for .png/.jpg/.jpeg/.bmp, in sorted path order.
-std::vector<std::string> collect_pictures(const std::vector<std::string>& inputs) {
-  std::vector<std::string> files;
-  for (const auto& input : inputs) {
-    std::error_code ignored;
-    if (!fs::is_directory(input, ignored)) {
-      files.push_back(input);  // a missing or unreadable file is reported when it is loaded
-      continue;
-    }
-    const auto found = list_images_recursive(input);
-    if (found.empty()) {
-      throw DataError(input + ": no .png, .jpg, .jpeg or .bmp files in this folder or below; "
-                      "check the path");
-    }
-    files.insert(files.end(), found.begin(), found.end());
-  }
-  return files;
-}
-
 // file,mu_0..mu_{d-1},logvar_0..logvar_{d-1}; floats in their shortest exact form.
 std::string latents_csv(const std::vector<std::string>& files, const torch::Tensor& mu,
                         const torch::Tensor& logvar) {
@@ -92,7 +73,7 @@ std::string latents_csv(const std::vector<std::string>& files, const torch::Tens
 
 int run_encode(const EncodeArguments& args) {
   const LatentFormat format = format_of(args.out);  // before any work
-  const std::vector<std::string> files = collect_pictures(args.inputs);
+  const std::vector<std::string> files = expand_picture_inputs(args.inputs);
   LoadedModel loaded = open_model(args.model);
   const Config& config = loaded.config;
   const torch::Device device = loaded.device;

@@ -74,7 +74,7 @@ Command add_interpolate_command(CLI::App& parent) {
   app->add_flag("--originals", args->originals,
                 "Put the two pictures, as fitted to the model, at the ends of the strip "
                 "(steps + 2 images)");
-  app->add_option("-o,--out", args->out, "Output PNG: one row")->capture_default_str();
+  add_png_out_option(app, args->out, "Output PNG: one row")->capture_default_str();
   return {app, [args] { return run_interpolate(*args); }};
 }
 

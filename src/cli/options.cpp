@@ -1,5 +1,8 @@
 #include "cli/options.h"
 
+#include <cctype>
+#include <filesystem>
+
 #include <spdlog/spdlog.h>
 
 #include "vae/config/config.h"
@@ -37,6 +40,18 @@ std::string checkpoint_or_latest(const std::string& ckpt) {
 LoadedModel open_model(const ModelArguments& args, const std::vector<std::string>& overrides) {
   resolve_device(args.device, "--device");  // a bad --device is reported before a missing checkpoint
   return open_model(checkpoint_or_latest(args.ckpt), args.device, overrides, "--device");
+}
+
+CLI::Option* add_png_out_option(CLI::App* app, std::string& out, const std::string& help) {
+  const CLI::Validator png(
+      [](std::string& value) {
+        std::string extension = std::filesystem::path(value).extension().string();
+        for (char& c : extension) c = char(std::tolower(static_cast<unsigned char>(c)));
+        if (extension == ".png") return std::string();
+        return "'" + value + "': vae writes PNG pictures; give a name ending in .png";
+      },
+      "FILE.png");
+  return app->add_option("-o,--out", out, help)->check(png);
 }
 
 void add_config_options(CLI::App* app, std::string& config_path, std::vector<std::string>& overrides,

@@ -26,6 +26,10 @@ CLI::App* add_model_subcommand(CLI::App& parent, const std::string& name, const 
 // change the config's data keys as --set does.
 LoadedModel open_model(const ModelArguments& args, const std::vector<std::string>& overrides = {});
 
+// -o/--out of a command that writes a PNG picture: a name that does not end in .png is a usage
+// error (the file would hold PNG bytes under another name).
+CLI::Option* add_png_out_option(CLI::App* app, std::string& out, const std::string& help);
+
 // --config FILE and --set KEY=VALUE (repeatable); `set_help` says what --set does here.
 void add_config_options(CLI::App* app, std::string& config_path, std::vector<std::string>& overrides,
                         const std::string& config_help, const std::string& set_help);

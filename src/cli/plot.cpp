@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "vae/logs/curves.h"
 #include "vae/base/errors.h"
 
@@ -48,7 +49,7 @@ Command add_plot_command(CLI::App& parent) {
       "plot", "Draw a run's training and validation loss curves (metrics.csv) into a PNG");
   app->add_option("--run", args->run, "Run directory, e.g. runs/<name> or runs/latest")
       ->capture_default_str();
-  app->add_option("-o,--out", args->out, "Output PNG (default: <run>/curves.png)");
+  add_png_out_option(app, args->out, "Output PNG (default: <run>/curves.png)");
   return {app, [args] { return run_plot(*args); }};
 }
 

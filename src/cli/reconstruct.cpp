@@ -11,6 +11,7 @@
 #include "vae/tensor/images.h"
 #include "vae/analysis/latent.h"
 #include "vae/data/pixels.h"
+#include "vae/io/formats.h"
 
 namespace vae {
 namespace {
@@ -28,13 +29,14 @@ int run_reconstruct(const ReconstructArguments& args) {
   LoadedModel loaded = open_model(args.model);
   const DataConfig& data = loaded.config.data;
   torch::NoGradGuard no_grad;
-  const auto x = load_model_inputs(args.inputs, loaded.config, loaded.device);  // [N, C, S, S]
+  const std::vector<std::string> inputs = expand_picture_inputs(args.inputs);
+  const auto x = load_model_inputs(inputs, loaded.config, loaded.device);  // [N, C, S, S]
   const VaeOutput out = loaded.model->forward(x);
   const auto originals = to_unit_range(x, data.range);
   const auto reconstructions = to_unit_range(loaded.model->to_image(out.reconstruction), data.range);
-  const int64_t nrow = std::min<int64_t>(kMaxRow, int64_t(args.inputs.size()));
+  const int64_t nrow = std::min<int64_t>(kMaxRow, int64_t(inputs.size()));
   write_grid_png(args.out, interleave_rows(originals, reconstructions, nrow), nrow);
-  spdlog::info("{} image(s) reconstructed with {}", args.inputs.size(), loaded.path);
+  spdlog::info("{} image(s) reconstructed with {}", inputs.size(), loaded.path);
   std::cout << args.out << std::endl;
   return 0;
 }
@@ -44,8 +46,10 @@ int run_reconstruct(const ReconstructArguments& args) {
 Command add_reconstruct_command(CLI::App& parent) {
   auto args = std::make_shared<ReconstructArguments>();
   CLI::App* app = add_model_subcommand(parent, "reconstruct", "Encode and decode images", args->model);
-  app->add_option("-i,--input", args->inputs, "PNG, JPEG or BMP image (repeatable)")->required();
-  app->add_option("-o,--out", args->out, "Output PNG: originals above reconstructions")
+  app->add_option("-i,--input", args->inputs,
+                  "PNG, JPEG or BMP image, or a folder searched recursively for them (repeatable)")
+      ->required();
+  add_png_out_option(app, args->out, "Output PNG: originals above reconstructions")
       ->capture_default_str();
   return {app, [args] { return run_reconstruct(*args); }};
 }

@@ -80,7 +80,7 @@ Command add_sample_command(CLI::App& parent) {
       args->model);
   app->add_option("-n,--count", args->count, "Number of images (with --around: of variations)")
       ->check(CLI::Range(1, 4096));
-  app->add_option("-o,--out", args->out, "Output PNG")->capture_default_str();
+  add_png_out_option(app, args->out, "Output PNG")->capture_default_str();
   app->add_option("--seed", args->seed, "Seed of the latent draws")->capture_default_str();
   app->add_option("--around", args->around,
                   "PNG, JPEG or BMP picture: draw z from its posterior q(z|x) instead of the prior; "

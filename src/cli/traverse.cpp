@@ -96,7 +96,7 @@ Command add_traverse_command(CLI::App& parent) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app->add_option("--steps", args->steps, "Images per row")->check(CLI::Range(2, 1024))->capture_default_str();
-  app->add_option("-o,--out", args->out, "Output PNG")->capture_default_str();
+  add_png_out_option(app, args->out, "Output PNG")->capture_default_str();
   app->footer(
       "Rows are ordered by KL(q(z|x) || N(0, I)) per dimension, largest first: the mean over up to "
       "512 validation images of the checkpoint's dataset when it can be opened here, else the "

@@ -46,8 +46,17 @@ torch::Tensor interleave_rows(const torch::Tensor& originals, const torch::Tenso
   std::vector<torch::Tensor> tiles;
   for (int64_t start = 0; start < originals.size(0); start += nrow) {
     const int64_t count = std::min(nrow, originals.size(0) - start);
+    // A short last row is filled up with blank tiles, so that each reconstruction stays under its
+    // original instead of moving up beside the originals.
+    const auto blanks = [&](const torch::Tensor& like) {
+      auto shape = like.sizes().vec();
+      shape[0] = nrow - count;
+      return torch::full(shape, kGridPadValue, like.options());
+    };
     tiles.push_back(originals.narrow(0, start, count));
+    if (count < nrow) tiles.push_back(blanks(originals));
     tiles.push_back(reconstructions.narrow(0, start, count));
+    if (count < nrow) tiles.push_back(blanks(reconstructions));
   }
   return torch::cat(tiles);
 }

@@ -392,6 +392,7 @@ TrainSummary Trainer::run() {
   summary.run_dir = run_dir_;
   summary.last_checkpoint = last_path_;
   bool stop_early = false;
+  const int64_t first_step = meta_.step;
   while (meta_.epoch < config_.train.epochs && !reached_max_steps() && !stop_early) {
     const int64_t epoch = meta_.epoch;  // 0-based epoch in progress
     window_start_ = Clock::now();
@@ -405,8 +406,14 @@ TrainSummary Trainer::run() {
   if (nonfinite_->skipped() > 0) spdlog::warn("{} steps were skipped as non-finite", nonfinite_->skipped());
   log_->flush();
   draw_curves();
-  spdlog::info("done: {} steps in {}; checkpoint {}", meta_.step,
-               format_duration(seconds_since(wall_start_)), last_path_.string());
+  const double run_seconds = elapsed_before_ + seconds_since(wall_start_);
+  if (first_step > 0) {
+    spdlog::info("done: {} steps in {} ({} steps in {} this time, after a resume); checkpoint {}", meta_.step,
+                 format_duration(run_seconds), meta_.step - first_step, format_duration(seconds_since(wall_start_)),
+                 last_path_.string());
+  } else {
+    spdlog::info("done: {} steps in {}; checkpoint {}", meta_.step, format_duration(run_seconds), last_path_.string());
+  }
   remove_log_files();
   summary.epochs = meta_.epoch;
   summary.steps = meta_.step;

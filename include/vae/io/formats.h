@@ -51,6 +51,10 @@ std::vector<std::pair<std::string, int>> read_celeba_partition(const std::string
 // Missing or unreadable folder: IoError.
 std::vector<std::string> list_images_recursive(const std::string& root);
 
+// A command's picture inputs: files as given (a missing one is reported when it is read), folders
+// replaced by list_images_recursive; a folder without pictures is a DataError naming it.
+std::vector<std::string> expand_picture_inputs(const std::vector<std::string>& inputs);
+
 struct LabeledFile {
   std::string path;
   int64_t label = 0;

@@ -22,7 +22,8 @@ torch::Tensor make_grid(const torch::Tensor& images, int64_t nrow, int64_t paddi
                         double pad_value = 0.0);
 
 // Originals and reconstructions [N, C, H, W] merged for make_grid(..., nrow): a row of `nrow`
-// originals, then the row of their reconstructions, and so on.
+// originals, then the row of their reconstructions, and so on; a short last row is filled up with
+// blank tiles (kGridPadValue), so that every reconstruction sits directly under its original.
 torch::Tensor interleave_rows(const torch::Tensor& originals, const torch::Tensor& reconstructions,
                               int64_t nrow);
 

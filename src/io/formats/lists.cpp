@@ -141,4 +141,22 @@ std::vector<LabeledFile> list_class_folders(const std::string& folder,
   return files;
 }
 
+std::vector<std::string> expand_picture_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const auto& input : inputs) {
+    std::error_code ignored;
+    if (!std::filesystem::is_directory(input, ignored)) {
+      files.push_back(input);  // a missing or unreadable file is reported when it is loaded
+      continue;
+    }
+    const auto found = list_images_recursive(input);
+    if (found.empty()) {
+      throw DataError(input + ": no .png, .jpg, .jpeg or .bmp files in this folder or below; "
+                      "check the path");
+    }
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
 }  // namespace vae

@@ -155,22 +155,45 @@ class MatStructureCheck {
     throw DataError(where_ + ": " + what + "; damaged file, " + kRedownloadHint);
   }
 
+  // The flags, dimensions and name elements at the front of a matrix element's content, checked.
+  struct MatrixHead {
+    Element flags, dims, name;
+    size_t at = 0;  // bytes of the content they take
+    uint32_t matlab_class = 0;
+    bool complex = false;
+  };
+  MatrixHead matrix_head(const uint8_t* data, size_t size) const {
+    MatrixHead head;
+    const auto take = [&] {
+      Element element = next_element(data + head.at, size - head.at);
+      head.at += element.extent;
+      return element;
+    };
+    head.flags = take();
+    if (head.flags.type != kMiUint32 || head.flags.size < 8) fail("bad array flags");
+    head.matlab_class = u32(head.flags.data) & 0xff;
+    head.complex = (u32(head.flags.data) & 0x800) != 0;
+    head.dims = take();
+    if (head.dims.type != kMiInt32 || head.dims.size < 8 || head.dims.size % 4 != 0) fail("bad dimensions");
+    head.name = take();
+    if (head.name.type != kMiInt8) fail("bad variable name");
+    return head;
+  }
+
   // The content of one matrix element (after its tag): flags, dimensions, name, then the data.
   void check_matrix(const uint8_t* data, size_t size, int depth) const {
     if (size == 0) return;  // an empty cell
     if (depth > 32) fail("variables nested more than 32 deep");
-    size_t at = 0;
+    const MatrixHead head = matrix_head(data, size);
+    size_t at = head.at;
     const auto take = [&] {
       Element element = next_element(data + at, size - at);
       at += element.extent;
       return element;
     };
-    const Element flags = take();
-    if (flags.type != kMiUint32 || flags.size < 8) fail("bad array flags");
-    const uint32_t matlab_class = u32(flags.data) & 0xff;
-    const bool complex = (u32(flags.data) & 0x800) != 0;
-    const Element dims = take();
-    if (dims.type != kMiInt32 || dims.size < 8 || dims.size % 4 != 0) fail("bad dimensions");
+    const uint32_t matlab_class = head.matlab_class;
+    const bool complex = head.complex;
+    const Element& dims = head.dims;
     // Element count, saturated just above `size`: no element takes less than a byte.
     uint64_t count = 1;
     for (size_t i = 0; i < dims.size / 4; ++i) {
@@ -178,7 +201,6 @@ class MatStructureCheck {
       count =
           dim == 0 ? 0 : std::min<uint64_t>(count * std::min<uint64_t>(dim, size + 1), size + 1);
     }
-    if (take().type != kMiInt8) fail("bad variable name");
 
     if (matlab_class == 4 || (matlab_class >= 6 && matlab_class <= 15)) {  // char, numeric
       if (count == 0 && at >= size) return;
@@ -235,22 +257,14 @@ class MatStructureCheck {
   MatVariable describe_matrix(const uint8_t* data, size_t size) const {
     MatVariable variable;
     if (size == 0) return variable;
-    size_t at = 0;
-    const auto take = [&] {
-      Element element = next_element(data + at, size - at);
-      at += element.extent;
-      return element;
-    };
-    const Element flags = take();
-    variable.matlab_class = u32(flags.data) & 0xff;
-    variable.complex = (u32(flags.data) & 0x800) != 0;
-    const Element dims = take();
-    for (size_t i = 0; i < dims.size / 4; ++i) variable.dims.push_back(u32(dims.data + 4 * i));
-    const Element name = take();
-    variable.name.assign(reinterpret_cast<const char*>(name.data), name.size);
+    const MatrixHead head = matrix_head(data, size);
+    variable.matlab_class = head.matlab_class;
+    variable.complex = head.complex;
+    for (size_t i = 0; i < head.dims.size / 4; ++i) variable.dims.push_back(u32(head.dims.data + 4 * i));
+    variable.name.assign(reinterpret_cast<const char*>(head.name.data), head.name.size);
     const bool numeric = variable.matlab_class >= 6 && variable.matlab_class <= 15;
-    if (numeric && at < size) {
-      const Element values = take();
+    if (numeric && head.at < size) {
+      const Element values = next_element(data + head.at, size - head.at);
       variable.value_type = values.type;
       variable.values.assign(values.data, values.data + values.size);
     }
