@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Parity with the Python peer on write-up 001's recipe: trains configs/cifar10.json for EPOCHS
+# Parity with the Python peer on the CIFAR-10 preset's recipe: trains configs/cifar10.json for EPOCHS
 # epochs on the CIFAR-10 files in ../shared/data (a 4,000-image subset: 3,200 train / 800
 # validation, the last 20% in file order, as the write-up splits) with several seeds, runs
 # `torch_peer.py fit` on the same files with the same seeds, and compares the final validation

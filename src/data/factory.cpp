@@ -65,7 +65,7 @@ std::string describe(const Config& config, Split split, size_t count) {
 std::vector<size_t> carve(const Config& config, size_t n, Split split) {
   const size_t validation = size_t(std::llround(double(n) * config.data.val_fraction));
   if (config.data.val_split == ValSplit::Last) {
-    // The last val_fraction of the files, in file order (write-up 001's 80/20 split).
+    // The last val_fraction of the files, in file order (the CIFAR-10 write-up's 80/20 split).
     std::vector<size_t> chosen;
     const size_t first = split == Split::Train ? 0 : n - validation;
     const size_t end = split == Split::Train ? n - validation : n;
