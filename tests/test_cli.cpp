@@ -338,6 +338,18 @@ TEST(Cli, OpenMpWaitsPassivelyUnlessTheUserChoseAPolicy) {
   EXPECT_NE(active.err.find("OMP_WAIT_POLICY = 'ACTIVE'"), std::string::npos) << active.err;
 }
 
+// A batch larger than the whole training split (cinic10's 4096 on a small folder) is said, not silent.
+TEST(Cli, ABatchLargerThanTheTrainingSplitIsWarnedAbout) {
+  const fs::path dir = fresh_dir("big_batch");
+  write_tiny_config(dir);
+  const Result result = vae_run(dir, {"train", "--config", "tiny.json", "--set", "data.train_size=40", "--set",
+                                      "train.batch_size=64", "--set", "train.epochs=1", "--out", "run"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.err.find("train.batch_size 64 is larger than the training split (40 images)"), std::string::npos)
+      << result.err;
+  EXPECT_EQ(vae::CheckpointReader((dir / "run/checkpoints/last.pt").string()).meta().step, 1);
+}
+
 TEST(Cli, OutDirThatHoldsARunIsRefused) {
   const fs::path dir = fresh_dir("out_taken");
   write_tiny_config(dir);

@@ -384,6 +384,12 @@ TrainSummary Trainer::run() {
     spdlog::info("resuming at epoch {} step {} (global step {})", meta_.epoch + 1, meta_.epoch_step,
                  meta_.step);
   }
+  const size_t train_images = train_loader_->dataset_size();
+  if (train_images < size_t(config_.train.batch_size)) {
+    spdlog::warn("train.batch_size {} is larger than the training split ({} images): every epoch is one step "
+                 "on all {} of them; lower train.batch_size for more steps per epoch",
+                 config_.train.batch_size, train_images, train_images);
+  }
   spdlog::info("training {} steps: {} epochs of {} batches of {}", planned_ - meta_.step,
                config_.train.epochs, batches_, config_.train.batch_size);
   install_stop_handlers();
