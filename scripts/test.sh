@@ -12,12 +12,12 @@ for torch in $which; do
     debian)
       scripts/setup.sh
       echo "test: the suite against Debian's LibTorch (build/)" >&2
-      ctest --test-dir build --output-on-failure -j"$(nproc)" "$@" || status=1
+      ctest --test-dir build --output-on-failure --repeat until-pass:2 -j"$(nproc)" "$@" || status=1
       ;;
     pip)
       VAE_WITH_TURBOJPEG=OFF VAE_WITH_PLPLOT=OFF scripts/setup.sh --torch pip
       echo "test: the suite against pip's torch (build-pip/)" >&2
-      ctest --test-dir build-pip --output-on-failure -j"$(nproc)" "$@" || status=1
+      ctest --test-dir build-pip --output-on-failure --repeat until-pass:2 -j"$(nproc)" "$@" || status=1
       ;;
     *) echo "test: VAE_TEST_TORCH='$torch' is not known; use debian and/or pip" >&2; exit 2 ;;
   esac
