@@ -12,12 +12,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "test_files.h"
 #include "vae/io/image.h"
 
-#define REQUIRE_TURBOJPEG()                                                                \
-  do {                                                                                     \
-    if (!VAE_HAVE_TURBOJPEG) GTEST_SKIP() << "this vae was built without libjpeg-turbo"; \
-  } while (0)
+#define REQUIRE_TURBOJPEG() SKIP_WITHOUT(VAE_HAVE_TURBOJPEG, "libjpeg-turbo")
 
 namespace vae_test {
 

@@ -21,10 +21,7 @@
 #include "vae/io/image_codec.h"
 #include "test_files.h"
 
-#define REQUIRE_PLPLOT()                                                           \
-  do {                                                                             \
-    if (!VAE_HAVE_PLPLOT) GTEST_SKIP() << "this vae was built without PLplot"; \
-  } while (0)
+#define REQUIRE_PLPLOT() SKIP_WITHOUT(VAE_HAVE_PLPLOT, "PLplot")
 
 namespace {
 namespace fs = std::filesystem;
@@ -141,7 +138,7 @@ TEST(Curves, CanBeCalledRepeatedly) {
 // PLplot is global state: the drawing runs in a stream of its own and gives the caller's back.
 TEST(Curves, LeavesTheCallersPlplotStreamCurrent) {
 #if !VAE_HAVE_PLPLOT
-  GTEST_SKIP() << "this vae was built without PLplot";
+  REQUIRE_PLPLOT();
 #else
   const fs::path dir = fresh_dir("stream");
   std::ofstream(dir / "metrics.csv") << run_metrics();

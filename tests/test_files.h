@@ -8,6 +8,13 @@
 #include <iterator>
 #include <string>
 
+// Skips the current GoogleTest test when this build lacks an optional library (`have` is one of the
+// VAE_HAVE_* switches), naming it.
+#define SKIP_WITHOUT(have, library)                                                  \
+  do {                                                                               \
+    if (!(have)) GTEST_SKIP() << "this vae was built without " << (library);       \
+  } while (0)
+
 namespace vae_test {
 namespace fs = std::filesystem;
 

@@ -81,7 +81,7 @@ TEST_F(Plot, DrawsTheNewestRunsCurvesIntoItsFolder) {
 
 TEST_F(Plot, WritesWhereOutSays) {
   ASSERT_EQ(train_->code, 0) << train_->err;
-  if (!VAE_HAVE_PLPLOT) GTEST_SKIP() << "this vae was built without PLplot";
+  SKIP_WITHOUT(VAE_HAVE_PLPLOT, "PLplot");
   const Result result = vae_run(*dir_, {"plot", "--run", "runs/tiny", "--out", "plots/tiny.png"});
   ASSERT_EQ(result.code, 0) << result.err;
   EXPECT_EQ(result.out, "plots/tiny.png\n");

@@ -1,7 +1,5 @@
 #include "vae/logs/metrics_csv.h"
 
-#include <iterator>
-
 #include "vae/base/errors.h"
 #include "vae/base/fs.h"
 
@@ -17,9 +15,8 @@ std::string metrics_header() {
 int64_t drop_metrics_rows_after(const fs::path& path, int64_t step) {
   std::error_code error;
   if (!fs::exists(path, error)) return 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path.string() + ": cannot open for reading");
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::vector<uint8_t> bytes = read_file_bytes(path.string());
+  const std::string text(bytes.begin(), bytes.end());
   std::string kept;
   int64_t dropped = 0;
   size_t start = 0;

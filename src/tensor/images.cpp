@@ -48,15 +48,16 @@ torch::Tensor interleave_rows(const torch::Tensor& originals, const torch::Tenso
     const int64_t count = std::min(nrow, originals.size(0) - start);
     // A short last row is filled up with blank tiles, so that each reconstruction stays under its
     // original instead of moving up beside the originals.
-    const auto blanks = [&](const torch::Tensor& like) {
-      auto shape = like.sizes().vec();
+    torch::Tensor blanks;
+    if (count < nrow) {
+      auto shape = originals.sizes().vec();
       shape[0] = nrow - count;
-      return torch::full(shape, kGridPadValue, like.options());
-    };
+      blanks = torch::full(shape, kGridPadValue, originals.options());
+    }
     tiles.push_back(originals.narrow(0, start, count));
-    if (count < nrow) tiles.push_back(blanks(originals));
+    if (blanks.defined()) tiles.push_back(blanks);
     tiles.push_back(reconstructions.narrow(0, start, count));
-    if (count < nrow) tiles.push_back(blanks(reconstructions));
+    if (blanks.defined()) tiles.push_back(blanks);
   }
   return torch::cat(tiles);
 }

@@ -105,6 +105,9 @@ class Trainer {
     return fs::exists(last_path_) ? last_path_.string() : std::string("(none yet)");
   }
 
+  // Seconds the run has trained, in all its invocations (the stored seconds plus this one's).
+  double run_seconds() const { return elapsed_before_ + seconds_since(wall_start_); }
+
   const Clock::time_point wall_start_ = Clock::now();
   TrainOptions options_;
   Config config_;
@@ -203,7 +206,7 @@ Trainer::Trainer(const TrainOptions& options)
 }
 
 void Trainer::save_last() {
-  meta_.metrics["seconds"] = elapsed_before_ + seconds_since(wall_start_);
+  meta_.metrics["seconds"] = run_seconds();
   // JSON has no NaN or infinity: keys without a finite value yet are left out.
   const double last_finite_loss = nonfinite_->last_finite_loss();
   if (std::isfinite(last_finite_loss)) meta_.metrics["last_train_loss"] = last_finite_loss;
@@ -257,7 +260,7 @@ void Trainer::log_progress(int64_t epoch, int64_t batch) {
                                        rate, format_duration(eta));
   bar_.update(line, double(meta_.step) / double(planned_));
   if (log_now) {
-    log_->train({epoch + 1, meta_.step, "train", mean, lr_, rate, elapsed_before_ + seconds_since(wall_start_),
+    log_->train({epoch + 1, meta_.step, "train", mean, lr_, rate, run_seconds(),
                  kl_weight_},
                 window_.mean_grad_norm());
     if (!bar_.enabled()) spdlog::info("{}", line);
@@ -337,7 +340,7 @@ bool Trainer::end_epoch(int64_t epoch, TrainSummary& summary) {
         "the last good checkpoint {} is untouched; try a lower optim.lr or loss.beta",
         meta_.step, epoch + 1, nonfinite_->last_finite_loss(), last_good_checkpoint()));
   }
-  log_->validation({epoch + 1, meta_.step, "val", val_terms, lr_, 0.0, elapsed_before_ + seconds_since(wall_start_),
+  log_->validation({epoch + 1, meta_.step, "val", val_terms, lr_, 0.0, run_seconds(),
                     kl_weight_});
   spdlog::info("epoch {}/{} validation: {} elbo {:.3f}", epoch + 1, config_.train.epochs,
                format_terms(val_terms), val_terms.elbo);
@@ -412,13 +415,12 @@ TrainSummary Trainer::run() {
   if (nonfinite_->skipped() > 0) spdlog::warn("{} steps were skipped as non-finite", nonfinite_->skipped());
   log_->flush();
   draw_curves();
-  const double run_seconds = elapsed_before_ + seconds_since(wall_start_);
-  if (first_step > 0) {
+    if (first_step > 0) {
     spdlog::info("done: {} steps in {} ({} steps in {} this time, after a resume); checkpoint {}", meta_.step,
-                 format_duration(run_seconds), meta_.step - first_step, format_duration(seconds_since(wall_start_)),
+                 format_duration(run_seconds()), meta_.step - first_step, format_duration(seconds_since(wall_start_)),
                  last_path_.string());
   } else {
-    spdlog::info("done: {} steps in {}; checkpoint {}", meta_.step, format_duration(run_seconds), last_path_.string());
+    spdlog::info("done: {} steps in {}; checkpoint {}", meta_.step, format_duration(run_seconds()), last_path_.string());
   }
   remove_log_files();
   summary.epochs = meta_.epoch;

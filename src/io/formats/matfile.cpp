@@ -101,41 +101,29 @@ class MatStructureCheck {
   MatStructureCheck(bool big_endian, std::string where)
       : big_endian_(big_endian), where_(std::move(where)) {}
 
-  // The top-level elements: matrices, or zlib-compressed matrices.
-  void check_file(const std::vector<uint8_t>& bytes, size_t offset) const {
+  // Checks the top-level elements (matrices, or zlib-compressed matrices) and returns the variables
+  // they hold, each compressed one inflated once.
+  std::vector<MatVariable> check_file(const std::vector<uint8_t>& bytes, size_t offset) const {
+    std::vector<MatVariable> found;
     while (offset < bytes.size()) {
       const MatStructureCheck here(big_endian_,
                                    where_ + ": element at byte " + std::to_string(offset));
       const Element element = here.next_element(&bytes[offset], bytes.size() - offset);
       if (element.type == kMiMatrix) {
         here.check_matrix(element.data, element.size, 0);
+        found.push_back(here.describe_matrix(element.data, element.size));
       } else if (element.type == kMiCompressed) {
         const std::vector<uint8_t> inflated =
             inflate_element(element.data, element.size, here.where_);
         const Element inner = here.next_element(inflated.data(), inflated.size());
         if (inner.type != kMiMatrix) here.fail("compressed data holds no matrix");
         here.check_matrix(inner.data, inner.size, 0);
+        found.push_back(here.describe_matrix(inner.data, inner.size));
       } else {
         here.fail("type " + std::to_string(element.type) +
                   " where a matrix (14) or compressed (15) element was expected");
       }
       // Compressed elements are not padded to 8 bytes.
-      offset += element.type == kMiCompressed ? 8 + element.size : element.extent;
-    }
-  }
-
-  // The top-level variables of a file that check_file accepted.
-  std::vector<MatVariable> variables(const std::vector<uint8_t>& bytes, size_t offset) const {
-    std::vector<MatVariable> found;
-    while (offset < bytes.size()) {
-      const Element element = next_element(&bytes[offset], bytes.size() - offset);
-      if (element.type == kMiCompressed) {
-        const std::vector<uint8_t> inflated = inflate_element(element.data, element.size, where_);
-        const Element inner = next_element(inflated.data(), inflated.size());
-        found.push_back(describe_matrix(inner.data, inner.size));
-      } else {
-        found.push_back(describe_matrix(element.data, element.size));
-      }
       offset += element.type == kMiCompressed ? 8 + element.size : element.extent;
     }
     return found;
@@ -253,7 +241,7 @@ class MatStructureCheck {
     return {first, bytes + 8, size, std::min(left, 8 + (size + 7) / 8 * 8)};
   }
 
-  // Class, dimensions, name and real values of a checked matrix element's content.
+  // Class, dimensions, name and real values of a matrix element's content that check_matrix accepted.
   MatVariable describe_matrix(const uint8_t* data, size_t size) const {
     MatVariable variable;
     if (size == 0) return variable;
@@ -304,9 +292,7 @@ std::vector<MatVariable> read_mat_v5_variables(const std::vector<uint8_t>& bytes
     std::snprintf(text, sizeof text, "%04x", version);
     throw DataError(path + ": unknown MAT-file version 0x" + text + hint);
   }
-  const MatStructureCheck check(big_endian, path);
-  check.check_file(bytes, kHeaderSize);
-  return check.variables(bytes, kHeaderSize);
+  return MatStructureCheck(big_endian, path).check_file(bytes, kHeaderSize);
 }
 
 bool big_endian_file(const std::vector<uint8_t>& bytes) { return bytes[126] == 'M'; }
