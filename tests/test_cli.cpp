@@ -149,7 +149,7 @@ TEST_F(Chain, SampleUsesTheNewestCheckpointAndWritesAGrid) {
   EXPECT_EQ(other.height, 18 + 2);
 }
 
-TEST_F(Chain, ReconstructFitsAnyInputAndStacksOriginalsAboveReconstructions) {
+TEST_F(Chain, ReconstructPreparesAnyInputAsTheTrainingDataAndStacksOriginalsAboveReconstructions) {
   ASSERT_EQ(train_->code, 0) << train_->err;
   vae::Image rgb{40, 30, 3, std::vector<uint8_t>(40 * 30 * 3, 0)};
   for (int64_t y = 10; y < 20; ++y) {
@@ -165,12 +165,14 @@ TEST_F(Chain, ReconstructFitsAnyInputAndStacksOriginalsAboveReconstructions) {
   const Result result = vae_run(*dir_, {"reconstruct", "--input", "wide.png", "--input", "gray.png",
                                         "--out", "rec.png"});
   ASSERT_EQ(result.code, 0) << result.err;
-  EXPECT_NE(result.err.find("centre-cropped 40x30 to 30x30"), std::string::npos) << result.err;
+  // The tiny run's shapes data are square, so a wide picture is stretched as data.resize=stretch says.
+  EXPECT_NE(result.err.find("stretched 40x30 to 16x16"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("(the model's data transforms)"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("converted RGB to gray"), std::string::npos) << result.err;
   const auto picture = vae::load_image((*dir_ / "rec.png").string());
   EXPECT_EQ(picture.width, 2 * 18 + 2);
   EXPECT_EQ(picture.height, 2 * 18 + 2);
-  // Top-left tile is the first original: the grayscale, cropped input (bright square centred).
+  // Top-left tile is the first original: the grayscale, stretched input (bright square centred).
   EXPECT_GT(picture.pixels[size_t((2 + 8) * picture.width + 2 + 8)], 200);
 }
 
@@ -551,6 +553,33 @@ TEST(Cli, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
 }
 
 const fs::path kSharedData = fs::path(VAE_SOURCE_DIR) / ".." / "shared" / "data";
+
+// data info says what happens to a picture that is not square, and only looks: with data.cache
+// on it builds no cache.
+TEST(CliData, InfoStatesTheResizeRuleAndBuildsNoCache) {
+  const fs::path dir = fresh_dir("data_info_rule");
+  fs::create_directories(dir / "photos");
+  for (int i = 0; i < 6; ++i) {
+    vae::Image picture{30, 20, 3, std::vector<uint8_t>(30 * 20 * 3, uint8_t(30 * i))};
+    vae::write_png((dir / "photos" / ("p" + std::to_string(i) + ".png")).string(), picture);
+  }
+  const std::vector<std::string> base = {"data", "info", "--out", "preview.png", "--set", "data.dataset=folder",
+                                         "--set", "data.root=photos", "--set", "data.image_size=16", "--set",
+                                         "data.channels=3", "--set", "data.cache=true", "--set",
+                                         "data.cache_dir=cache"};
+  const Result stretch = vae_run(dir, base);
+  ASSERT_EQ(stretch.code, 0) << stretch.err;
+  EXPECT_NE(stretch.out.find("transforms: resize to 16x16; a picture that is not square is stretched to a square"),
+            std::string::npos) << stretch.out;
+  EXPECT_NE(stretch.out.find("cache: on"), std::string::npos) << stretch.out;
+  EXPECT_FALSE(fs::exists(dir / "cache") && !fs::is_empty(dir / "cache")) << "data info built a cache";
+  auto shorter_args = base;
+  shorter_args.insert(shorter_args.end(), {"--set", "data.resize=shorter_side"});
+  const Result shorter = vae_run(dir, shorter_args);
+  ASSERT_EQ(shorter.code, 0) << shorter.err;
+  EXPECT_NE(shorter.out.find("transforms: resize the shorter side to 16 and keep the centre 16x16"),
+            std::string::npos) << shorter.out;
+}
 
 TEST(CliData, InfoBenchAndTrainOnTheCifarSubset) {
   const fs::path cifar = kSharedData / "cifar10-subset";

@@ -150,6 +150,17 @@ TEST(Config, ResumeMayChangeOnlyDeclaredKeys) {
     EXPECT_NE(std::string(error.what()).find("vae train --config runs/a/config.json --set loss.beta=4"),
               std::string::npos) << error.what();
   }
+  // A checkpoint written before a key existed (no data.resize) is read with that key at its
+  // default (the reader resolves its config as a config file), so it resumes, and refuses any
+  // other value.
+  auto document = stored;
+  document["data"].erase("resize");
+  const auto older = vae::resolve_config_json(document, "last.pt");
+  const auto same = stored;
+  EXPECT_NO_THROW(vae::check_resume_changes(older, same, "runs/a"));
+  auto changed = stored;
+  vae::apply_override(changed, "data.resize=shorter_side");
+  EXPECT_THROW(vae::check_resume_changes(older, changed, "runs/a"), vae::ConfigError);
 }
 
 // The README's key table is `vae train --list-keys --markdown`: every key once, in table order,
@@ -266,6 +277,25 @@ TEST(Config, PresetShapesConfigIsValid) {
   const json resolved = vae::load_config_json(std::string(VAE_TEST_SOURCE_DIR) + "/configs/shapes.json", {});
   const vae::Config config = vae::config_from_json(resolved);
   EXPECT_EQ(vae::to_string(config.data.dataset), "shapes");
+}
+
+// A relative data.root (or data.cache_dir) in a config file is taken from the file's folder, one
+// given with --set from the current folder; either way the resolved config holds an absolute path,
+// so the run (and its stored config.json) finds the data from any working directory.
+TEST(Config, RelativePathsAreAnchoredWhereTheyWereWritten) {
+  namespace fs = std::filesystem;
+  const fs::path folder = fs::temp_directory_path() / "vae_test_anchor" / "presets";
+  fs::create_directories(folder);
+  std::ofstream(folder / "c.json") << R"({"data": {"dataset": "folder", "root": "../photos", "cache_dir": ""}})";
+  const json from_file = vae::load_config_json((folder / "c.json").string(), {});
+  EXPECT_EQ(from_file["data"]["root"], (fs::absolute(folder) / ".." / "photos").lexically_normal().string());
+  EXPECT_EQ(from_file["data"]["cache_dir"], "");  // empty stays empty (the default cache folder)
+  const json from_set = vae::load_config_json((folder / "c.json").string(), {"data.root=mine", "data.cache_dir=/abs/c"});
+  EXPECT_EQ(from_set["data"]["root"], (fs::current_path() / "mine").string());
+  EXPECT_EQ(from_set["data"]["cache_dir"], "/abs/c");
+  // The presets point at data/<name> in the repository, where the download scripts put it.
+  const json preset = vae::load_config_json(std::string(VAE_TEST_SOURCE_DIR) + "/configs/mnist.json", {});
+  EXPECT_EQ(preset["data"]["root"], (fs::absolute(fs::path(VAE_TEST_SOURCE_DIR)) / "data" / "mnist").lexically_normal().string());
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "vae/data/array_dataset.h"
 #include "vae/data/cache.h"
 #include "vae/data/file_dataset.h"
+#include "vae/analysis/latent.h"
 #include "test_files.h"
 #include "jpeg_support.h"
 
@@ -264,6 +265,44 @@ TEST(Datasets, FolderIsSearchedRecursivelyAndSplitByValFraction) {
   EXPECT_EQ(count(vae::make_dataset(config, vae::Split::Train)), 15u);
   EXPECT_EQ(count(vae::make_dataset(config, vae::Split::Val)), 5u);
   EXPECT_EQ(vae::make_dataset(config, vae::Split::Train)->get(0).data.sizes(), (std::vector<int64_t>{3, 16, 16}));
+}
+
+// The commands that feed a model pictures (reconstruct, encode, interpolate, traverse, sample
+// --around) prepare them exactly as training prepared the model's data, whatever the crop and
+// resize mode: wide and tall JPEGs (large enough for the DCT-scaled decode) and a PNG.
+TEST(Datasets, PicturesForAModelGetExactlyTheTrainingTransforms) {
+  const fs::path root = temp_dir("inference_transforms");
+  write_jpeg(root / "a_wide.jpg", pattern(300, 200, 3, 1));
+  write_jpeg(root / "b_tall.jpg", pattern(180, 320, 3, 2));
+  vae::write_png((root / "c_wide.png").string(), pattern(90, 50, 3, 3));
+  const std::vector<std::string> base = {"data.dataset=folder", "data.root=" + root.string(), "data.val_fraction=0",
+                                         "data.image_size=32", "data.channels=3"};
+  std::vector<torch::Tensor> stretched;
+  for (const std::vector<std::string>& extra : std::vector<std::vector<std::string>>{
+           {"data.resize=stretch"}, {"data.resize=shorter_side"}, {"data.center_crop=150"},
+           {"data.resize=shorter_side", "data.channels=1"}}) {
+    auto overrides = base;
+    overrides.insert(overrides.end(), extra.begin(), extra.end());
+    const auto config = config_for(overrides);
+    const auto dataset = vae::make_dataset(config, vae::Split::Train);
+    const auto* files = dynamic_cast<const vae::FileDataset*>(dataset.get());
+    ASSERT_NE(files, nullptr);
+    ASSERT_EQ(files->files().size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      std::string steps;
+      const auto picture = vae::load_fitted_image(files->files()[i].path, config, &steps);
+      const auto trained = dataset->images({i})[0];
+      EXPECT_TRUE(torch::equal(picture, trained)) << extra.front() << " " << files->files()[i].path << ": " << steps;
+      if (extra.front() == "data.resize=stretch") {
+        stretched.push_back(picture);
+        EXPECT_EQ(steps.rfind("stretched ", 0), 0u) << steps;
+      }
+      if (extra.front() == "data.resize=shorter_side" && extra.size() == 1) {
+        EXPECT_FALSE(torch::equal(picture, stretched[i])) << "the resize modes must differ on " << steps;
+        EXPECT_NE(steps.find("(shorter side 32), centre-cropped to 32x32"), std::string::npos) << steps;
+      }
+    }
+  }
 }
 
 TEST(Datasets, WrongRootAndEmptyFolderNameTheProblem) {

@@ -98,34 +98,61 @@ TEST(Image, InterleaveRowsPutsOriginalsAboveReconstructions) {
   for (int64_t i = 0; i < 12; ++i) EXPECT_EQ(merged[i].mean().item<float>(), expected[size_t(i)]) << i;
 }
 
-TEST(Image, FitImageCropsResizesAndConvertsChannels) {
-  // 60x40 RGB: left third red, rest blue. Centre crop keeps x in [10, 50).
+TEST(Image, ShorterSideResizeIsTorchvisionsResizeThenCentreCrop) {
+  // torchvision: Resize(s) gives the longer side int(s * long / short), CenterCrop(s) keeps the
+  // middle; the one-pass version must give the same bytes as doing both steps.
+  struct Case { int64_t width, height, size; };
+  for (const Case& c : {Case{60, 40, 20}, Case{40, 61, 16}, Case{33, 100, 32}, Case{500, 375, 64}, Case{64, 40, 24}}) {
+    const auto image = gradient(c.width, c.height, 3);
+    const int64_t short_side = std::min(c.width, c.height), long_side = std::max(c.width, c.height);
+    const int64_t resized_long = int64_t(double(c.size) * double(long_side) / double(short_side));
+    const auto resized = c.width <= c.height ? vae::resize_bilinear_antialias(image, c.size, resized_long)
+                                             : vae::resize_bilinear_antialias(image, resized_long, c.size);
+    const auto expected = vae::center_crop(resized, c.size);
+    const auto one_pass = vae::resize_shorter_side_and_crop(image, c.size);
+    EXPECT_EQ(one_pass.width, c.size);
+    EXPECT_EQ(one_pass.height, c.size);
+    EXPECT_EQ(one_pass.pixels, expected.pixels) << c.width << "x" << c.height << " -> " << c.size;
+  }
+  // Shorter side already at the size: only the crop (torchvision's Resize returns it unchanged).
+  const auto image = gradient(50, 30, 1);
+  EXPECT_EQ(vae::resize_shorter_side_and_crop(image, 30).pixels, vae::center_crop(image, 30).pixels);
+}
+
+TEST(Image, StretchAndShorterSideDifferOnlyForPicturesThatAreNotSquare) {
+  // 60x40: left third red (x < 20), the rest blue. Stretching keeps all of it (red covers the
+  // first third of the output); shorter side resizes to 30x20 and keeps x in [5, 25), i.e. the
+  // source's [10, 50), so red covers only the first quarter.
   vae::Image image{60, 40, 3, std::vector<uint8_t>(60 * 40 * 3, 0)};
   for (int64_t y = 0; y < 40; ++y) {
     for (int64_t x = 0; x < 60; ++x) image.pixels[size_t((y * 60 + x) * 3 + (x < 20 ? 0 : 2))] = 200;
   }
-  std::string steps;
-  const auto fitted = vae::fit_image(image, 20, 3, &steps);
-  EXPECT_EQ(fitted.width, 20);
-  EXPECT_EQ(fitted.height, 20);
-  EXPECT_EQ(fitted.channels, 3);
-  EXPECT_NE(steps.find("centre-cropped 60x40 to 40x40"), std::string::npos) << steps;
-  EXPECT_NE(steps.find("resized to 20x20"), std::string::npos) << steps;
-  // Crop x in [10, 50) -> red covers the first quarter: output x 0..4 red, x >= 6 blue.
-  EXPECT_GT(fitted.pixels[size_t((10 * 20 + 1) * 3 + 0)], 150);
-  EXPECT_GT(fitted.pixels[size_t((10 * 20 + 15) * 3 + 2)], 150);
-  EXPECT_LT(fitted.pixels[size_t((10 * 20 + 15) * 3 + 0)], 30);
+  const auto red_columns = [](const vae::Image& out) {
+    int64_t n = 0;
+    for (int64_t x = 0; x < out.width; ++x) n += out.pixels[size_t((10 * out.width + x) * 3)] > 100 ? 1 : 0;
+    return n;
+  };
+  const vae::TransformSpec stretch{0, 20, 3, false}, shorter{0, 20, 3, true};
+  EXPECT_NEAR(double(red_columns(vae::apply_transforms(image, stretch))), 20.0 / 3.0, 1.0);
+  EXPECT_NEAR(double(red_columns(vae::apply_transforms(image, shorter))), 5.0, 1.0);
+  const auto square = gradient(40, 40, 3);
+  EXPECT_EQ(vae::apply_transforms(square, stretch).pixels, vae::apply_transforms(square, shorter).pixels);
+  // With a centre crop the picture is square before the resize, so the mode does not matter.
+  EXPECT_EQ(vae::apply_transforms(image, {30, 20, 3, false}).pixels, vae::apply_transforms(image, {30, 20, 3, true}).pixels);
+}
 
-  const auto gray = vae::fit_image(fitted, 20, 1, &steps);
-  EXPECT_EQ(gray.channels, 1);
-  EXPECT_EQ(steps, "converted RGB to gray");
-  // BT.601 luma of pure blue 200: 0.114 * 200 = 22.8.
-  EXPECT_NEAR(gray.pixels[size_t(10 * 20 + 15)], 23, 2);
-  const auto rgb = vae::fit_image(gray, 20, 3, &steps);
-  EXPECT_EQ(rgb.pixels[0], rgb.pixels[1]);
-  EXPECT_EQ(steps, "converted gray to RGB");
-  vae::fit_image(rgb, 20, 3, &steps);
-  EXPECT_EQ(steps, "used as is");
+TEST(Image, TransformsAreDescribedInWords) {
+  EXPECT_EQ(vae::describe_transforms(178, 218, 3, {148, 64, 3, false}),
+            "centre-cropped 178x218 to 148x148, resized to 64x64");
+  EXPECT_EQ(vae::describe_transforms(500, 375, 3, {0, 64, 3, false}), "stretched 500x375 to 64x64");
+  EXPECT_EQ(vae::describe_transforms(500, 375, 3, {0, 64, 3, true}),
+            "resized 500x375 to 85x64 (shorter side 64), centre-cropped to 64x64");
+  EXPECT_EQ(vae::describe_transforms(40, 30, 1, {0, 30, 1, true}), "centre-cropped 40x30 to 30x30");
+  EXPECT_EQ(vae::describe_transforms(32, 32, 3, {0, 32, 1, false}), "converted RGB to gray");
+  EXPECT_EQ(vae::describe_transforms(28, 28, 1, {0, 28, 1, true}), "used as is");
+  EXPECT_NE(vae::describe_transform_spec({0, 64, 3, false}).find("stretched to a square"), std::string::npos);
+  EXPECT_NE(vae::describe_transform_spec({0, 64, 3, true}).find("resize the shorter side to 64"), std::string::npos);
+  EXPECT_NE(vae::describe_transform_spec({148, 64, 3, false}).find("centre crop 148x148"), std::string::npos);
 }
 
 TEST(Image, MissingFileIsAnIoErrorNamingThePath) {

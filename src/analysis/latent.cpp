@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "vae/base/errors.h"
+#include "vae/data/dataset.h"
 #include "vae/data/loader.h"
 #include "vae/data/pixels.h"
 #include "vae/tensor/images.h"
@@ -66,7 +67,10 @@ bool all_digits(const std::string& text) {
 }  // namespace
 
 torch::Tensor load_fitted_image(const std::string& path, const Config& config, std::string* steps) {
-  const Image fitted = fit_image(load_image(path), config.data.image_size, config.data.channels, steps);
+  const TransformSpec spec = transform_spec(config);
+  PictureSize stored;
+  const Image fitted = load_and_transform(path, spec, &stored);
+  if (steps) *steps = describe_transforms(stored.width, stored.height, stored.channels, spec);
   return image_to_tensor(fitted);  // uint8 [C, S, S]
 }
 
@@ -76,7 +80,7 @@ torch::Tensor load_model_inputs(const std::vector<std::string>& paths, const Con
   for (const auto& path : paths) {
     std::string steps;
     pictures.push_back(load_fitted_image(path, config, &steps));
-    spdlog::info("{}: {}", path, steps);
+    spdlog::info("{}: {} (the model's data transforms)", path, steps);
   }
   return to_model_input(torch::stack(pictures), device, config.data.range);
 }

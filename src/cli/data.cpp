@@ -13,6 +13,7 @@
 #include "vae/tensor/images.h"
 #include "vae/data/loader.h"
 #include "vae/data/cache.h"
+#include "vae/io/transforms.h"
 #include "vae/base/text.h"
 
 namespace vae {
@@ -33,7 +34,11 @@ Config resolve(const DataArguments& args) {
 }
 
 int run_info(const DataArguments& args) {
-  const Config config = resolve(args);
+  // Looking must not build the cache (minutes and gigabytes for CelebA): the splits are read
+  // straight from the files, and the cache is only reported.
+  Config config = resolve(args);
+  const bool cache = config.data.cache;
+  config.data.cache = false;
   std::shared_ptr<ImageDataset> train;
   for (Split split : {Split::Train, Split::Val, Split::Test}) {
     auto dataset = make_dataset(config, split);
@@ -44,10 +49,9 @@ int run_info(const DataArguments& args) {
   std::cout << "image: " << config.data.channels << "x" << config.data.image_size << "x"
             << config.data.image_size << " (channels x height x width), values in " << range
             << (config.data.binarize ? ", binarised per use" : "") << "\n";
-  std::cout << "transforms: "
-            << (config.data.center_crop > 0 ? "centre crop " + std::to_string(config.data.center_crop) + ", " : "")
-            << "resize to " << config.data.image_size
-            << (config.data.flip ? ", random horizontal flip (train)" : "") << "\n";
+  std::cout << "transforms: " << describe_transform_spec(transform_spec(config))
+            << (config.data.flip ? "; random horizontal flip (training split only)" : "") << "\n";
+  if (cache) std::cout << "cache: on (data.cache); the first `vae train` builds it\n";
   BatchLoader loader(train, loader_options(config, Split::Val));  // file order, no flips
   std::vector<size_t> first;
   for (size_t i = 0; i < std::min<size_t>(kPreviewImages, loader.dataset_size()); ++i) first.push_back(i);

@@ -17,7 +17,9 @@
 #include "vae/io/formats.h"
 #include "vae/base/fs.h"
 #include "vae/analysis/latent.h"
+#include "vae/data/dataset.h"
 #include "vae/data/pixels.h"
+#include "vae/io/transforms.h"
 #include "vae/io/npy.h"
 #include "vae/base/text.h"
 
@@ -95,11 +97,8 @@ int run_encode(const EncodeArguments& args) {
   }
   const auto mu = torch::cat(mus).contiguous(), logvar = torch::cat(logvars).contiguous();  // [N, latent]
   const int64_t count = mu.size(0), latent = mu.size(1);
-  if (fitted > 0) {
-    spdlog::info("{} of {} pictures were cropped, resized or converted to {}x{}x{} first (as vae "
-                 "reconstruct does)",
-                 fitted, count, config.data.channels, config.data.image_size, config.data.image_size);
-  }
+  spdlog::info("pictures prepared as the model's training data were ({}): {} of {} changed",
+               describe_transform_spec(transform_spec(config)), fitted, count);
 
   if (format == LatentFormat::Csv) {
     const std::string text = latents_csv(files, mu, logvar);

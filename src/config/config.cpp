@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <regex>
@@ -108,6 +109,10 @@ const std::vector<Spec>& specs() {
               bind(&Config::data, &DataConfig::channels)),
       int_key("data.center_crop", 0, 0, 16384, "centre crop before resizing (0 = none)",
               bind(&Config::data, &DataConfig::center_crop)),
+      choice_key("data.resize", ResizeMode::Stretch,
+                 "how a picture that is not square (after the crop) becomes image_size x image_size: "
+                 "stretch it to a square, or resize its shorter side to image_size and keep the centre",
+                 bind(&Config::data, &DataConfig::resize)),
       bool_key("data.flip", false, "random horizontal flip of training images",
                bind(&Config::data, &DataConfig::flip)),
       choice_key("data.range", PixelRange::Unit,
@@ -458,6 +463,12 @@ const std::vector<std::string>& keys_resume_may_change() {
   return keys;
 }
 
+const json& value_at(const json& resolved, const std::string& key) {
+  const auto dot = key.find('.');
+  if (dot == std::string::npos) return resolved.at(key);
+  return resolved.at(key.substr(0, dot)).at(key.substr(dot + 1));
+}
+
 void check_resume_changes(const nlohmann::json& stored, const nlohmann::json& resolved,
                           const std::string& run_dir) {
   const auto& free = keys_resume_may_change();
@@ -478,11 +489,6 @@ void check_resume_changes(const nlohmann::json& stored, const nlohmann::json& re
   }
 }
 
-const json& value_at(const json& resolved, const std::string& key) {
-  const auto dot = key.find('.');
-  if (dot == std::string::npos) return resolved.at(key);
-  return resolved.at(key.substr(0, dot)).at(key.substr(dot + 1));
-}
 
 const std::vector<ParamInfo>& config_params() {
   static const std::vector<ParamInfo> params = [] {
@@ -530,6 +536,24 @@ json resolve_config_json(const json& document, const std::string& source) {
   return resolved;
 }
 
+namespace {
+
+// The keys that hold a path. A relative one is anchored when it is read, so that a run finds its
+// data from any working directory and its stored config.json holds where the files were: a path
+// in a config file is taken from that file's folder, one given with --set from the current folder.
+const std::vector<std::string>& path_keys() {
+  static const std::vector<std::string> keys = {"data.root", "data.cache_dir"};
+  return keys;
+}
+
+void anchor_path(json& resolved, const std::string& key, const std::filesystem::path& base) {
+  const std::string text = value_at(resolved, key).get<std::string>();
+  if (text.empty() || std::filesystem::path(text).is_absolute()) return;
+  set_at(resolved, key, (std::filesystem::absolute(base) / text).lexically_normal().string());
+}
+
+}  // namespace
+
 void apply_override(json& resolved, const std::string& assignment, const std::string& source) {
   const auto equals = assignment.find('=');
   if (equals == std::string::npos || equals == 0) {
@@ -545,6 +569,8 @@ void apply_override(json& resolved, const std::string& assignment, const std::st
   if (value.is_discarded() || (spec->kind == Kind::String && !value.is_string())) value = text;
   check_value(*spec, value, source);
   set_at(resolved, key, value);
+  const auto& paths = path_keys();
+  if (std::find(paths.begin(), paths.end(), key) != paths.end()) anchor_path(resolved, key, std::filesystem::current_path());
 }
 
 json load_config_json(const std::string& path, const std::vector<std::string>& overrides) {
@@ -568,6 +594,7 @@ json load_config_json(const std::string& path, const std::vector<std::string>& o
                       ": malformed JSON: " + detail);
   }
   json resolved = resolve_config_json(document, path);
+  for (const auto& key : path_keys()) anchor_path(resolved, key, std::filesystem::path(path).parent_path());
   for (const auto& assignment : overrides) apply_override(resolved, assignment);
   return resolved;
 }

@@ -60,6 +60,7 @@ uint64_t store_key(const FileDataset& source) {
   hash.add(uint64_t(source.spec().center_crop));
   hash.add(uint64_t(source.spec().image_size));
   hash.add(uint64_t(source.spec().channels));
+  if (source.spec().keep_aspect) hash.add(std::string("keep_aspect"));  // older stores stay valid
   for (const auto& file : source.files()) {
     hash.add(file.path);
     hash.add(uint64_t(file.label));

@@ -51,9 +51,6 @@ fs::path find_idx(const fs::path& folder, const std::string& stem, const std::st
   return {};
 }
 
-TransformSpec spec_of(const Config& config) {
-  return {config.data.center_crop, config.data.image_size, config.data.channels};
-}
 
 std::string describe(const Config& config, Split split, size_t count) {
   return to_string(config.data.dataset) + " " + split_name(split) + ": " + std::to_string(count) + " images " +
@@ -96,7 +93,7 @@ std::shared_ptr<ImageDataset> array_split(const Config& config, Split split, con
                       " leaves the " + split_name(split) + " split of " + to_string(config.data.dataset) +
                       " empty; use a value in (0, 0.9]");
   }
-  auto images = transform_array(source, indices, spec_of(config));
+  auto images = transform_array(source, indices, transform_spec(config));
   std::vector<int64_t> labels;
   for (size_t index : indices) labels.push_back(source.labels.empty() ? 0 : source.labels[index]);
   return std::make_shared<ArrayDataset>(describe(config, split, indices.size()), images,
@@ -305,7 +302,7 @@ std::shared_ptr<ImageDataset> make_dataset(const Config& config, Split split) {
                     to_string(d.dataset) + " holds no images");
   }
   auto source = std::make_shared<FileDataset>(describe(config, split, files.size()), std::move(files),
-                                              spec_of(config));
+                                              transform_spec(config));
   if (!d.cache) return source;
   CachedDataset::Options options;
   options.folder = d.cache_dir.empty() ? default_cache_folder() : fs::path(d.cache_dir);
@@ -318,6 +315,11 @@ std::shared_ptr<ImageDataset> make_dataset(const Config& config, Split split) {
                  cached->corrupt_items());
   }
   return cached;
+}
+
+TransformSpec transform_spec(const Config& config) {
+  return {config.data.center_crop, config.data.image_size, config.data.channels,
+          config.data.resize == ResizeMode::ShorterSide};
 }
 
 }  // namespace vae

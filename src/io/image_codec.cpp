@@ -221,7 +221,7 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
 }
 
 Image decode_and_transform(const uint8_t* data, size_t size, const std::string& name,
-                           const TransformSpec& spec) {
+                           const TransformSpec& spec, PictureSize* stored) {
   check_not_empty(data, size, name);
 #if VAE_HAVE_TURBOJPEG
   if (looks_like_jpeg(data, size)) {
@@ -230,15 +230,18 @@ Image decode_and_transform(const uint8_t* data, size_t size, const std::string& 
     if (!needs_stb_for_jpeg(header)) {
       const tjscalingfactor scale = choose_jpeg_scale(header, spec);
       const Image decoded = decode_jpeg(handle, data, size, name, header, scale);
+      if (stored) *stored = {header.width, header.height, decoded.channels};
       return detail::transform_scaled_decode(decoded, header.width, header.height, scale.denom,
                                              spec);
     }
   }
 #endif
-  return apply_transforms(decode_with_stb(data, size, name), spec);
+  const Image decoded = decode_with_stb(data, size, name);
+  if (stored) *stored = {decoded.width, decoded.height, decoded.channels};
+  return apply_transforms(decoded, spec);
 }
 
-Image load_and_transform(const std::string& path, const TransformSpec& spec) {
+Image load_and_transform(const std::string& path, const TransformSpec& spec, PictureSize* stored) {
   // Ask for the size first so that the whole file is read with one allocation and one read.
   std::error_code error;
   const auto length = std::filesystem::file_size(path, error);
@@ -254,7 +257,7 @@ Image load_and_transform(const std::string& path, const TransformSpec& spec) {
     throw IoError(path + ": read failed after " + std::to_string(file.gcount()) + " of " +
                   std::to_string(length) + " bytes; check the disk and whether the file changed");
   }
-  return decode_and_transform(bytes.data(), bytes.size(), path, spec);
+  return decode_and_transform(bytes.data(), bytes.size(), path, spec, stored);
 }
 
 }  // namespace vae

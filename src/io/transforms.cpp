@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "vae/base/errors.h"
@@ -374,6 +376,34 @@ Image resample(const Image& image, const SourceSpan& x, const SourceSpan& y, int
 // Crop offset of torchvision's CenterCrop along one axis: int(round((side - size) / 2.0)).
 int64_t crop_offset(int64_t side, int64_t size) { return half_rounded_to_even(side - size); }
 
+// torchvision's Resize(int) length of the longer side: int(size * long / short).
+int64_t scaled_long_side(int64_t size, int64_t long_side, int64_t short_side) {
+  return int64_t(double(size) * double(long_side) / double(short_side));
+}
+
+// The source spans of resize-shorter-side-then-centre-crop on a width x height picture: the
+// shorter axis is resampled whole to `size`; on the longer one, output pixels [o, o + size) of
+// its resize to L = scaled_long_side are kept, which is the source interval [o, o + size) * long / L
+// with the filter free to read the whole axis (as it does in the full resize).
+std::pair<SourceSpan, SourceSpan> shorter_side_spans(int64_t width, int64_t height, int64_t size) {
+  const int64_t short_side = std::min(width, height), long_side = std::max(width, height);
+  const int64_t resized = scaled_long_side(size, long_side, short_side);
+  const int64_t offset = crop_offset(resized, size);
+  const double scale = double(long_side) / double(resized);
+  const SourceSpan whole_short{0.0, double(short_side), 0, short_side};
+  const SourceSpan kept_long{double(offset) * scale, double(offset + size) * scale, 0, long_side};
+  return width <= height ? std::make_pair(whole_short, kept_long) : std::make_pair(kept_long, whole_short);
+}
+
+SourceSpan scaled_span(const SourceSpan& span, int denominator, int64_t scaled_side) {
+  SourceSpan out;
+  out.begin = span.begin / denominator;
+  out.end = span.end / denominator;
+  out.first = int64_t(std::floor(double(span.first) / denominator));
+  out.last = std::min<int64_t>(scaled_side, int64_t(std::ceil(double(span.last) / denominator)));
+  return out;
+}
+
 }  // namespace
 
 namespace detail {
@@ -396,18 +426,17 @@ Image transform_scaled_decode(const Image& scaled, int64_t full_width, int64_t f
     return apply_transforms(scaled, scaled_spec);
   }
   // The full picture's region [left, left + size) maps to [left / d, (left + size) / d).
-  auto span_for = [&](int64_t full_side, int64_t scaled_side) {
-    SourceSpan span;
+  auto crop_span = [&](int64_t full_side) {
     const int64_t size = crop > 0 ? crop : full_side;
     const int64_t offset = crop > 0 ? crop_offset(full_side, crop) : 0;
-    span.begin = double(offset) / denominator;
-    span.end = double(offset + size) / denominator;
-    span.first = int64_t(std::floor(span.begin));
-    span.last = std::min<int64_t>(scaled_side, int64_t(std::ceil(span.end)));
-    return span;
+    return SourceSpan{double(offset), double(offset + size), offset, offset + size};
   };
+  SourceSpan x = crop_span(full_width), y = crop_span(full_height);
+  if (crop == 0 && spec.keep_aspect && full_width != full_height) {
+    std::tie(x, y) = shorter_side_spans(full_width, full_height, spec.image_size);
+  }
   const Image resized =
-      resample(scaled, span_for(full_width, scaled.width), span_for(full_height, scaled.height),
+      resample(scaled, scaled_span(x, denominator, scaled.width), scaled_span(y, denominator, scaled.height),
                spec.image_size, spec.image_size, true, true);
   return resized.channels == spec.channels ? resized : convert_channels(resized, spec.channels);
 }
@@ -475,7 +504,8 @@ Image apply_transforms(const Image& image, const TransformSpec& spec) {
   }
   Image resized;
   if (current->width != spec.image_size || current->height != spec.image_size) {
-    resized = resize_bilinear_antialias(*current, spec.image_size, spec.image_size);
+    resized = spec.keep_aspect ? resize_shorter_side_and_crop(*current, spec.image_size)
+                               : resize_bilinear_antialias(*current, spec.image_size, spec.image_size);
     current = &resized;
   }
   if (current->channels != spec.channels) return convert_channels(*current, spec.channels);
@@ -484,29 +514,61 @@ Image apply_transforms(const Image& image, const TransformSpec& spec) {
   return image;
 }
 
-Image fit_image(const Image& image, int64_t size, int64_t channels, std::string* steps) {
+Image resize_shorter_side_and_crop(const Image& image, int64_t size) {
+  check_image(image, "resize");
+  check_output_size(size, size, "resize");
+  if (image.width == image.height) return resize_bilinear_antialias(image, size, size);
+  // torchvision leaves a picture whose shorter side is already `size` as it is, then crops.
+  if (std::min(image.width, image.height) == size) return center_crop(image, size);
+  const auto [x, y] = shorter_side_spans(image.width, image.height, size);
+  return resample(image, x, y, size, size, true, true);
+}
+
+namespace {
+
+std::string dims(int64_t width, int64_t height) {
+  return std::to_string(width) + "x" + std::to_string(height);
+}
+
+}  // namespace
+
+std::string describe_transforms(int64_t width, int64_t height, int64_t channels, const TransformSpec& spec) {
   std::vector<std::string> done;
-  const int64_t side = std::min(image.width, image.height);
-  Image fitted = image;
-  if (side != image.width || side != image.height) {
-    fitted = center_crop(image, side);
-    done.push_back("centre-cropped " + std::to_string(image.width) + "x" +
-                   std::to_string(image.height) + " to " + std::to_string(side) + "x" +
-                   std::to_string(side));
+  const int64_t size = spec.image_size;
+  if (spec.center_crop > 0 && (width != spec.center_crop || height != spec.center_crop)) {
+    done.push_back("centre-cropped " + dims(width, height) + " to " + dims(spec.center_crop, spec.center_crop));
+    width = height = spec.center_crop;
   }
-  if (side != size) {
-    fitted = resize_bilinear_antialias(fitted, size, size);
-    done.push_back("resized to " + std::to_string(size) + "x" + std::to_string(size));
+  if (width != size || height != size) {
+    if (width == height) {
+      done.push_back("resized to " + dims(size, size));
+    } else if (!spec.keep_aspect) {
+      done.push_back("stretched " + dims(width, height) + " to " + dims(size, size));
+    } else if (std::min(width, height) == size) {
+      done.push_back("centre-cropped " + dims(width, height) + " to " + dims(size, size));
+    } else {
+      const int64_t resized = scaled_long_side(size, std::max(width, height), std::min(width, height));
+      done.push_back("resized " + dims(width, height) + " to " +
+                     (width < height ? dims(size, resized) : dims(resized, size)) + " (shorter side " +
+                     std::to_string(size) + "), centre-cropped to " + dims(size, size));
+    }
   }
-  if (fitted.channels != channels) {
-    done.push_back(channels == 1 ? "converted RGB to gray" : "converted gray to RGB");
-    fitted = convert_channels(fitted, channels);
+  if (channels != spec.channels) done.push_back(spec.channels == 1 ? "converted RGB to gray" : "converted gray to RGB");
+  if (done.empty()) return "used as is";
+  std::string text = done.front();
+  for (size_t i = 1; i < done.size(); ++i) text += ", " + done[i];
+  return text;
+}
+
+std::string describe_transform_spec(const TransformSpec& spec) {
+  const std::string size = dims(spec.image_size, spec.image_size);
+  if (spec.center_crop > 0) {
+    return "centre crop " + dims(spec.center_crop, spec.center_crop) +
+           " (zero padding where a side is shorter), then resize to " + size;
   }
-  if (steps) {
-    *steps = done.empty() ? "used as is" : done.front();
-    for (size_t i = 1; i < done.size(); ++i) *steps += ", " + done[i];
-  }
-  return fitted;
+  return spec.keep_aspect ? "resize the shorter side to " + std::to_string(spec.image_size) +
+                                " and keep the centre " + size + "; a picture that is not square loses the ends of its longer side"
+                          : "resize to " + size + "; a picture that is not square is stretched to a square";
 }
 
 }  // namespace vae

@@ -14,9 +14,10 @@
 
 namespace vae {
 
-// The picture at `path` brought to the model's data.image_size and data.channels with fit_image
-// (as `vae reconstruct` does): uint8 [C, S, S]. `steps` receives what was done ("used as is",
-// "centre-cropped 40x30 to 30x30, ..."). IoError / DataError naming the path when unreadable.
+// The picture at `path` prepared exactly as the model's training pictures were (transform_spec of
+// its config: centre crop, resize by data.resize, channels; no flip), through the same decoder:
+// uint8 [C, S, S]. `steps` receives what was done (describe_transforms: "used as is",
+// "stretched 500x375 to 64x64", ...). IoError / DataError naming the path when unreadable.
 torch::Tensor load_fitted_image(const std::string& path, const Config& config, std::string* steps);
 
 // The pictures at `paths`, each fitted with load_fitted_image (what was done to each is logged),

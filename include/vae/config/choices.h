@@ -20,6 +20,7 @@ namespace vae {
 enum class Dataset { Shapes, Mnist, FashionMnist, Cifar10, Cifar100, Cinic10, Flowers102, Celeba, Folder };
 enum class PixelRange { Unit, Symmetric };        // [0, 1] | [-1, 1]
 enum class ValSplit { Random, Last };
+enum class ResizeMode { Stretch, ShorterSide };  // Resize((s, s)) | Resize(s) + CenterCrop(s)
 enum class ModelType { Conv, Mlp };
 enum class NormPosition { BeforeActivation, AfterActivation };
 enum class Activation { Relu, LeakyRelu, Silu };
@@ -51,6 +52,10 @@ template <> struct Choices<PixelRange> {
 template <> struct Choices<ValSplit> {
   static constexpr const char* key = "data.val_split";
   static constexpr std::array<const char*, 2> words = {"random", "last"};
+};
+template <> struct Choices<ResizeMode> {
+  static constexpr const char* key = "data.resize";
+  static constexpr std::array<const char*, 2> words = {"stretch", "shorter_side"};
 };
 template <> struct Choices<ModelType> {
   static constexpr const char* key = "model.type";

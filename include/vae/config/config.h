@@ -20,6 +20,7 @@ struct DataConfig {
   int64_t image_size;    // height = width of the images the model sees
   int64_t channels;      // 1 (gray) or 3 (RGB)
   int64_t center_crop;   // centre crop before resizing; 0 = none
+  ResizeMode resize;     // stretch a non-square picture to a square, or scale its shorter side and crop
   bool flip;             // random horizontal flip (training split only)
   PixelRange range;      // unit = [0, 1] or symmetric = [-1, 1]
   bool binarize;         // dynamic binarisation: a fresh Bernoulli draw per use

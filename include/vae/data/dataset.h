@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "vae/config/config.h"
+#include "vae/io/transforms.h"
 
 namespace vae {
 
@@ -34,5 +35,10 @@ class ImageDataset : public torch::data::datasets::Dataset<ImageDataset> {
 // Builds the split of the configured dataset. Throws ConfigError for a bad data.* value and
 // DataError/IoError (naming the file and a hint) when the files are missing or damaged.
 std::shared_ptr<ImageDataset> make_dataset(const Config& config, Split split);
+
+// The deterministic transforms of the configured data (data.center_crop, data.image_size,
+// data.channels, data.resize): what every picture a model trained on this config sees, in
+// training and in the commands that feed it pictures. The random flip is the loader's.
+TransformSpec transform_spec(const Config& config);
 
 }  // namespace vae

@@ -31,17 +31,25 @@ std::vector<uint8_t> encode_png(const Image& image);
 // DataErrors naming `name`.
 Image decode_image(const uint8_t* data, size_t size, const std::string& name);
 
+// The width, height and channels of a picture as stored, before any transform.
+struct PictureSize {
+  int64_t width = 0;
+  int64_t height = 0;
+  int64_t channels = 0;
+};
+
 // decode_image + transforms. For JPEGs it may decode at 1/2, 1/4 or 1/8 scale (libjpeg-turbo
 // DCT scaling) when the cropped region stays at least twice the output size; the result then
-// differs from a full-size decode by a small amount (see the tests for the bound).
+// differs from a full-size decode by a small amount (see the tests for the bound). `stored`,
+// when given, receives the picture's size before the transforms.
 Image decode_and_transform(const uint8_t* data, size_t size, const std::string& name,
-                           const TransformSpec& spec);
+                           const TransformSpec& spec, PictureSize* stored = nullptr);
 
 // The JPEG decoder of this build: "libjpeg-turbo", or "stb_image" where vae was built without it
 // (then JPEGs are decoded at full size, and CMYK ones as before, through stb_image).
 const char* jpeg_decoder_name();
 
 // Reads the file and calls decode_and_transform. Missing/unreadable file: IoError.
-Image load_and_transform(const std::string& path, const TransformSpec& spec);
+Image load_and_transform(const std::string& path, const TransformSpec& spec, PictureSize* stored = nullptr);
 
 }  // namespace vae

@@ -14,13 +14,17 @@ namespace vae {
 // The deterministic part of the data transforms, in the order torchvision applies them:
 // centre crop to `center_crop` (0 = none; a crop larger than the image pads with zeros as
 // torchvision does), resize to `image_size` x `image_size`, then convert to `channels`.
-// No defaults of its own: the data layer fills it from data.center_crop, data.image_size and
-// data.channels (spec_of in src/data/factory.cpp). A spec left at zero ({}) has no image size,
-// which apply_transforms rejects.
+// The resize stretches a picture that is not square to a square (torchvision's
+// Resize((size, size))), or with `keep_aspect` scales its shorter side to image_size and keeps
+// the centre square (Resize(size) then CenterCrop(size)).
+// No defaults of its own: the data layer fills it from data.center_crop, data.image_size,
+// data.channels and data.resize (transform_spec in vae/data/factory.h). A spec left at zero ({})
+// has no image size, which apply_transforms rejects.
 struct TransformSpec {
   int64_t center_crop = 0;
   int64_t image_size = 0;
   int64_t channels = 0;
+  bool keep_aspect = false;
 };
 
 // Centre crop to size x size, as torchvision.transforms.CenterCrop on PIL images (offsets rounded
@@ -34,12 +38,21 @@ Image resize_bilinear_antialias(const Image& image, int64_t width, int64_t heigh
 // Gray <-> RGB. RGB to gray uses ITU-R BT.601 luma as PIL's convert("L"): (299 R + 587 G + 114 B) / 1000.
 Image convert_channels(const Image& image, int64_t channels);
 
+// Resize so that the shorter side is `size` (the longer one int(size * long / short), as
+// torchvision's Resize(int)), then centre crop size x size; computed in one resampling pass that
+// gives the same bytes as resize_bilinear_antialias followed by center_crop.
+Image resize_shorter_side_and_crop(const Image& image, int64_t size);
+
 // Applies crop, resize and channel conversion of `spec` to a decoded image.
 Image apply_transforms(const Image& image, const TransformSpec& spec);
 
-// Brings any picture to size x size with `channels` channels for `vae reconstruct`: centre crop
-// to a square, then the same resize and channel conversion as the data transforms. `steps`
-// receives a human-readable account of what was done ("used as is" when nothing was).
-Image fit_image(const Image& image, int64_t size, int64_t channels, std::string* steps);
+// What apply_transforms does to a width x height picture with `channels` channels, in words:
+// "centre-cropped 178x218 to 148x148, resized to 64x64", "stretched 500x375 to 64x64",
+// "resized 500x375 to 85x64 (shorter side 64), centre-cropped to 64x64", "used as is".
+std::string describe_transforms(int64_t width, int64_t height, int64_t channels, const TransformSpec& spec);
+
+// What the spec does to any picture, for `vae data info`: "centre crop 148x148 (zero padding
+// where a side is shorter), then resize to 64x64; a picture that is not square is stretched".
+std::string describe_transform_spec(const TransformSpec& spec);
 
 }  // namespace vae
