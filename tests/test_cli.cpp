@@ -366,6 +366,68 @@ TEST(Cli, OutDirThatHoldsARunIsRefused) {
   EXPECT_EQ(fs::canonical(dir / "runs" / "latest"), fs::canonical(dir / "runs" / "tiny-2"));
 }
 
+// runs/latest in the current folder names the newest run trained from here, wherever --out put
+// it; a file of the user's at that path is never replaced.
+TEST(Cli, RunsLatestFollowsTheNewestRunAndLeavesAUsersFileAlone) {
+  const fs::path dir = fresh_dir("latest_link");
+  write_tiny_config(dir);
+  ASSERT_EQ(vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.max_steps=1"}).code, 0);
+  const Result elsewhere =
+      vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.max_steps=1", "--out", "elsewhere/mine"});
+  ASSERT_EQ(elsewhere.code, 0) << elsewhere.err;
+  EXPECT_NE(elsewhere.err.find("(runs/latest points at it)"), std::string::npos) << elsewhere.err;
+  ASSERT_TRUE(fs::is_symlink(dir / "runs" / "latest"));
+  EXPECT_EQ(fs::canonical(dir / "runs" / "latest"), fs::canonical(dir / "elsewhere" / "mine"));
+  const Result sample = vae_run(dir, {"sample", "-n", "2", "--out", "s.png"});
+  ASSERT_EQ(sample.code, 0) << sample.err;
+  EXPECT_NE(sample.err.find("elsewhere/mine/checkpoints/last.pt"), std::string::npos) << sample.err;
+  // A regular file named latest stays as it is; training says so and goes on.
+  fs::remove(dir / "runs" / "latest");
+  std::ofstream(dir / "runs" / "latest") << "my notes";
+  const Result third = vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.max_steps=1"});
+  ASSERT_EQ(third.code, 0) << third.err;
+  EXPECT_NE(third.err.find("is not a link made by vae; it is left as it is"), std::string::npos) << third.err;
+  EXPECT_EQ(read_bytes(dir / "runs" / "latest"), "my notes");
+}
+
+// vae runs lists the runs under a folder with their state; vae info says what a checkpoint holds.
+TEST(Cli, RunsAndInfoDescribeRunsAndCheckpoints) {
+  const fs::path dir = fresh_dir("runs_info");
+  write_tiny_config(dir);
+  ASSERT_EQ(vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.epochs=2", "--set", "train.max_steps=6",
+                          "--out", "runs/done"}).code, 0);
+  const Result bad = vae_run(dir, {"train", "--config", "tiny.json", "--nan-at-step", "1", "--out", "runs/bad"});
+  EXPECT_EQ(bad.code, 1);
+  const Result runs = vae_run(dir, {"runs"});
+  ASSERT_EQ(runs.code, 0) << runs.err;
+  const auto lines = lines_of(runs.out);
+  ASSERT_GE(lines.size(), 3u) << runs.out;
+  EXPECT_EQ(lines[0].rfind("state", 0), 0u) << runs.out;
+  EXPECT_NE(lines[1].find("failed"), std::string::npos) << runs.out;
+  EXPECT_NE(lines[1].find("runs/bad"), std::string::npos) << runs.out;
+  EXPECT_NE(lines[2].find("finished"), std::string::npos) << runs.out;
+  EXPECT_NE(lines[2].find("shapes"), std::string::npos) << runs.out;
+  EXPECT_NE(lines[2].find(" 6 "), std::string::npos) << runs.out;  // steps
+  EXPECT_NE(runs.out.find("runs/bad: non-finite loss"), std::string::npos) << runs.out;
+  EXPECT_EQ(runs.out.find("latest"), std::string::npos) << "the latest link is not a run of its own";
+
+  const Result info = vae_run(dir, {"info", "runs/done:last"});
+  ASSERT_EQ(info.code, 0) << info.err;
+  EXPECT_NE(info.out.find("checkpoint:  runs/done/checkpoints/last.pt"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("(finished)"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("progress:    "), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find(", step 6"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("LibTorch"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("parameters"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("validation:  loss "), std::string::npos) << info.out;
+  const Result missing = vae_run(dir, {"info", "runs/nothing"});
+  EXPECT_NE(missing.code, 0);
+  EXPECT_NE(missing.err.find("runs/nothing"), std::string::npos) << missing.err;
+  const Result no_folder = vae_run(dir, {"runs", "nowhere"});
+  EXPECT_EQ(no_folder.code, 1);
+  EXPECT_NE(no_folder.err.find("nowhere: no such folder"), std::string::npos) << no_folder.err;
+}
+
 // Trains 12 steps at once and as 6 + 6 with --resume, with `extra` settings; the losses must agree.
 void expect_resume_matches(const std::string& name, const std::vector<std::string>& extra) {
   const fs::path dir = fresh_dir(name);

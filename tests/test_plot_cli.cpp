@@ -189,4 +189,43 @@ TEST(PlotErrors, GarbledMetrics) {
   EXPECT_FALSE(holds_png(run.parent_path()));
 }
 
+// Several runs: one PNG with their validation curves, one palette colour per run (the first two
+// of matplotlib's tab10), written to compare.png by default.
+TEST_F(Plot, OverlaysTheValidationCurvesOfSeveralRuns) {
+  ASSERT_EQ(train_->code, 0) << train_->err;
+  fs::copy(*dir_ / "runs" / "tiny", *dir_ / "runs" / "other", fs::copy_options::recursive);
+  const Result result = vae_run(*dir_, {"plot", "runs/tiny", "--run", "runs/other"});
+  if (!VAE_HAVE_PLPLOT) {
+    EXPECT_EQ(result.code, 1);
+    EXPECT_NE(result.err.find("built without PLplot"), std::string::npos) << result.err;
+    EXPECT_FALSE(fs::exists(*dir_ / "compare.png"));
+    return;
+  }
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "compare.png\n");
+  expect_curves_png(*dir_ / "compare.png");
+  const vae::Image image = vae::load_image((*dir_ / "compare.png").string());
+  auto count = [&](uint8_t r, uint8_t g, uint8_t b) {
+    size_t n = 0;
+    for (size_t i = 0; i + 2 < image.pixels.size(); i += size_t(image.channels)) {
+      n += image.pixels[i] == r && image.pixels[i + 1] == g && image.pixels[i + 2] == b ? 1 : 0;
+    }
+    return n;
+  };
+  EXPECT_GT(count(31, 119, 180), 50u) << "no curve in the first run's colour";
+  EXPECT_GT(count(255, 127, 14), 50u) << "no curve in the second run's colour";
+  // A run without validation rows is named.
+  fs::create_directories(*dir_ / "runs" / "fresh");
+  {
+    std::ofstream train_rows_only(*dir_ / "runs" / "fresh" / "metrics.csv");
+    for (const auto& line : lines_of(read_bytes(*dir_ / "runs" / "tiny" / "metrics.csv"))) {
+      if (line.find(",val,") == std::string::npos) train_rows_only << line << "\n";
+    }
+  }
+  const Result fresh = vae_run(*dir_, {"plot", "runs/tiny", "runs/fresh", "--out", "two.png"});
+  EXPECT_EQ(fresh.code, 1);
+  EXPECT_NE(fresh.err.find("runs/fresh/metrics.csv: no validation rows yet"), std::string::npos) << fresh.err;
+  EXPECT_FALSE(fs::exists(*dir_ / "two.png"));
+}
+
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "vae/train/checkpoint.h"
 #include "cli_support.h"
@@ -87,12 +88,12 @@ TEST_F(SweepGrid, SummaryCsvHasARowPerRun) {
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_EQ(lines[0],
             "run,model.latent_dim,loss.beta,epochs,steps,val_loss,val_recon,val_kl,val_elbo,"
-            "seconds,run_dir,status,error");
+            "seconds,run_dir,status,action,error");
   const std::vector<std::pair<std::string, std::string>> values = {
       {"2", "0.5"}, {"2", "1"}, {"4", "0.5"}, {"4", "1"}};
   for (size_t r = 0; r < 4; ++r) {
     const auto fields = csv_fields(lines[r + 1]);
-    ASSERT_EQ(fields.size(), 13u) << lines[r + 1];
+    ASSERT_EQ(fields.size(), 14u) << lines[r + 1];
     EXPECT_EQ(fields[0], std::to_string(r + 1));
     EXPECT_EQ(fields[1], values[r].first);
     EXPECT_EQ(fields[2], values[r].second);
@@ -106,7 +107,8 @@ TEST_F(SweepGrid, SummaryCsvHasARowPerRun) {
     EXPECT_GT(std::stod(fields[9]), 0.0);
     EXPECT_EQ(fs::path(fields[10]).filename().string(), kGridRuns[r]);
     EXPECT_EQ(fields[11], "ok");
-    EXPECT_EQ(fields[12], "");
+    EXPECT_EQ(fields[12], "trained");
+    EXPECT_EQ(fields[13], "");
   }
 }
 
@@ -154,7 +156,7 @@ TEST(Sweep, ListValuedGridAndDefaultFolder) {
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(csv_fields(lines[1])[1], "[8]");
   EXPECT_EQ(csv_fields(lines[2])[1], "[8,16]");
-  EXPECT_EQ(csv_fields(lines[2]).size(), 12u);
+  EXPECT_EQ(csv_fields(lines[2]).size(), 13u);
   EXPECT_TRUE(fs::is_regular_file(sweep / "samples.png"));
 
   // The default folder is numbered when taken.
@@ -241,11 +243,11 @@ TEST(Sweep, AFailedRunIsRecordedAndTheSweepContinues) {
   const auto lines = lines_of(read_bytes(dir / "sweep" / "summary.csv"));
   ASSERT_EQ(lines.size(), 3u);
   const auto failed = csv_fields(lines[1]);
-  ASSERT_EQ(failed.size(), 12u) << lines[1];
+  ASSERT_EQ(failed.size(), 13u) << lines[1];
   EXPECT_EQ(failed[10], "failed");
-  EXPECT_TRUE(contains(failed[11], "non-finite loss")) << failed[11];
+  EXPECT_TRUE(contains(failed[12], "non-finite loss")) << failed[12];
   const auto ok = csv_fields(lines[2]);
-  ASSERT_EQ(ok.size(), 12u) << lines[2];
+  ASSERT_EQ(ok.size(), 13u) << lines[2];
   EXPECT_EQ(ok[10], "ok");
   EXPECT_EQ(ok[3], "2");
   EXPECT_TRUE(contains(read_bytes(dir / "sweep" / "summary.md"), "non-finite loss"));
@@ -270,10 +272,49 @@ TEST(Sweep, CtrlCWritesTheSummarySoFarAndExits130) {
   const auto lines = lines_of(read_bytes(dir / "sweep" / "summary.csv"));
   ASSERT_EQ(lines.size(), 2u);
   const auto row = csv_fields(lines[1]);
-  ASSERT_EQ(row.size(), 12u) << lines[1];
+  ASSERT_EQ(row.size(), 13u) << lines[1];
   EXPECT_EQ(row[10], "interrupted");
+  // Stopped a few steps into its first epoch: the part done, not "0".
+  EXPECT_GT(std::stod(row[2]), 0.0) << lines[1];
+  EXPECT_LT(std::stod(row[2]), 1.0) << lines[1];
   EXPECT_GE(std::stoll(row[3]), 2);  // steps, from the checkpoint saved on Ctrl-C
   EXPECT_TRUE(contains(read_bytes(dir / "sweep" / "summary.md"), "1 of 2 runs were started"));
+  EXPECT_TRUE(contains(err, "to continue the sweep, run the same command with --out sweep")) << err;
+
+  // The same command again (with a step budget) continues it: run 1 resumes from its checkpoint,
+  // run 2 is trained; a third time keeps both; another grid into the folder is refused.
+  const std::vector<std::string> again = {"sweep", "--config", "tiny.json", "--grid", "train.seed=0,1",
+                                          "--set", "data.train_size=200000", "--set", "train.max_steps=30",
+                                          "--set", "train.log_every=1", "--out", "sweep"};
+  const Result continued = vae_run(dir, again);
+  ASSERT_EQ(continued.code, 0) << continued.err;
+  EXPECT_TRUE(contains(continued.err, "(continuing it)")) << continued.err;
+  EXPECT_TRUE(contains(continued.err, "run 1/2: train.seed=0 (resuming it)")) << continued.err;
+  auto rows = lines_of(read_bytes(dir / "sweep" / "summary.csv"));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(csv_fields(rows[1])[3], "30");
+  EXPECT_EQ(csv_fields(rows[1])[11], "resumed") << rows[1];
+  EXPECT_EQ(csv_fields(rows[2])[11], "trained") << rows[2];
+  EXPECT_TRUE(contains(read_bytes(dir / "sweep" / "summary.md"), "ok (resumed)"));
+  // metrics.csv of the resumed run holds each step once.
+  std::set<std::string> steps;
+  for (const auto& line : lines_of(read_bytes(dir / "sweep" / "01-seed=0" / "metrics.csv"))) {
+    if (line.find(",train,") == std::string::npos) continue;
+    EXPECT_TRUE(steps.insert(csv_fields(line)[1]).second) << "step " << csv_fields(line)[1] << " twice";
+  }
+  const Result kept = vae_run(dir, again);
+  ASSERT_EQ(kept.code, 0) << kept.err;
+  EXPECT_TRUE(contains(kept.err, "run 2/2: train.seed=1: finished earlier, kept")) << kept.err;
+  rows = lines_of(read_bytes(dir / "sweep" / "summary.csv"));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(csv_fields(rows[1])[11], "kept");
+  EXPECT_EQ(csv_fields(rows[2])[11], "kept");
+  EXPECT_EQ(csv_fields(rows[2])[3], "30");
+  auto other = again;
+  other[4] = "train.seed=0,2";
+  const Result refused = vae_run(dir, other);
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_TRUE(contains(refused.err, "holds run 02-seed=1, which this grid does not plan")) << refused.err;
 }
 
 }  // namespace

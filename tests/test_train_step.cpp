@@ -263,8 +263,8 @@ TEST(SweepPlan, SummaryCsvQuotesItsFields) {
   run.message = "said \"no\"";
   vae::write_sweep_csv(dir / "summary.csv", axes, {run});
   EXPECT_EQ(read_bytes(dir / "summary.csv"),
-            "run,name,epochs,steps,val_loss,val_recon,val_kl,val_elbo,seconds,run_dir,status,error\n"
-            "1,\"x,y\",,,,,,,0.00,runs/s/1-x,failed,\"said \"\"no\"\"\"\n");
+            "run,name,epochs,steps,val_loss,val_recon,val_kl,val_elbo,seconds,run_dir,status,action,error\n"
+            "1,\"x,y\",,,,,,,0.00,runs/s/1-x,failed,trained,\"said \"\"no\"\"\"\n");
 }
 
 }  // namespace

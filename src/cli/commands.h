@@ -26,6 +26,8 @@ Command add_traverse_command(CLI::App& parent);
 Command add_encode_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
 Command add_eval_command(CLI::App& parent);
+Command add_runs_command(CLI::App& parent);
+Command add_info_command(CLI::App& parent);
 
 // Text of `vae --version`: project version, LibTorch version, devices.
 std::string version_text();

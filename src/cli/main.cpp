@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
                                               vae::add_traverse_command(app),
                                               vae::add_encode_command(app),
                                               vae::add_eval_command(app),
+                                              vae::add_runs_command(app),
+                                              vae::add_info_command(app),
                                               vae::add_bench_command(app)};
   if (argc > 1 && argv[1][0] != '-') {
     const std::string name = argv[1];

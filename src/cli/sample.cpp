@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "vae/train/checkpoint.h"
+#include "vae/train/runs.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "vae/config/config.h"
@@ -46,10 +47,9 @@ int run_sample_around(const SampleArguments& args) {
   const auto variations = model->to_image(model->decode(z));  // [count, C, S, S]
   const auto images = to_unit_range(torch::cat({x, variations}), config.data.range);
   write_grid_png(args.out, images, grid_row(args.nrow, args.count + 1));
-  spdlog::info("{} variations of {} drawn from q(z|x) with {} (epoch {}, step {}), temperature {}; "
-               "the first tile is the fitted picture",
-               args.count, args.around, loaded.path, loaded.meta.epoch, loaded.meta.step,
-               args.temperature);
+  spdlog::info("{} variations of {} drawn from q(z|x) with {} ({}), temperature {}; "
+               "the first tile is the picture as the model sees it",
+               args.count, args.around, loaded.path, training_progress(loaded.meta), args.temperature);
   std::cout << args.out << std::endl;
   return 0;
 }
@@ -65,8 +65,8 @@ int run_sample(const SampleArguments& args) {
   const auto images = to_unit_range(model->sample(args.count, args.temperature, device, generator),
                                     config.data.range);
   write_grid_png(args.out, images, grid_row(args.nrow, args.count));
-  spdlog::info("{} samples from {} (epoch {}, step {}), temperature {}", args.count, loaded.path,
-               loaded.meta.epoch, loaded.meta.step, args.temperature);
+  spdlog::info("{} samples from {} ({}), temperature {}", args.count, loaded.path,
+               training_progress(loaded.meta), args.temperature);
   std::cout << args.out << std::endl;
   return 0;
 }

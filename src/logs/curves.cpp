@@ -169,7 +169,13 @@ constexpr PLINT kWidth = 1200, kHeight = 1200;
 constexpr PLFLT kTextScale = 0.7, kMarkerScale = 0.6;
 
 // Colour map 0 entries set below.
-enum Colour : PLINT { kBackground = 0, kInk = 1, kTrainColour = 2, kValColour = 3, kGridColour = 4 };
+enum Colour : PLINT { kBackground = 0, kInk = 1, kTrainColour = 2, kValColour = 3, kGridColour = 4, kRunColours = 5 };
+
+// One colour per run when several are overlaid (matplotlib's "tab10"), entries kRunColours...
+constexpr int kRunPalette[][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40},
+                                  {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {127, 127, 127},
+                                  {188, 189, 34}, {23, 190, 207}};
+constexpr size_t kRunPaletteSize = sizeof kRunPalette / sizeof kRunPalette[0];
 
 // UTF-8 markers (DejaVu has them) for validation points.
 const char* const kDisc = "\xe2\x97\x8f";    // U+25CF black circle
@@ -299,6 +305,24 @@ std::vector<Panel> make_panels(const Metrics& metrics) {
   };
 }
 
+// The validation curves of several runs, one colour (and one legend entry) per run; the line
+// style cycles after the palette's ten colours so that eleven runs or more stay apart.
+std::vector<Panel> comparison_panels(const std::vector<std::pair<std::string, Metrics>>& runs) {
+  std::vector<Panel> panels = {
+      {"Validation negative ELBO", "nats per image", {}},
+      {"Validation KL divergence q(z|x) || p(z)", "nats per image", {}},
+      {"Validation objective (each run's reductions and KL weight)", "loss (each config's units)", {}}};
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const PLINT colour = PLINT(kRunColours + r % kRunPaletteSize);
+    const PLINT style = PLINT(1 + (r / kRunPaletteSize) % 8);
+    const auto& [name, metrics] = runs[r];
+    panels[0].series.push_back(make_series(metrics.val, &Terms::neg_elbo, name, colour, style, kDisc));
+    panels[1].series.push_back(make_series(metrics.val, &Terms::kl, name, colour, style, kDisc));
+    panels[2].series.push_back(make_series(metrics.val, &Terms::loss, name, colour, style, kDisc));
+  }
+  return panels;
+}
+
 // Thrown by PLplot's exit handler instead of letting it end the process.
 struct PlplotFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -335,6 +359,9 @@ void render(const std::vector<Panel>& panels, double x_max, const std::string& t
   plscol0(kTrainColour, 31, 119, 180);   // blue
   plscol0(kValColour, 230, 97, 1);       // orange
   plscol0(kGridColour, 190, 190, 190);
+  for (size_t i = 0; i < kRunPaletteSize; ++i) {
+    plscol0(PLINT(kRunColours + i), kRunPalette[i][0], kRunPalette[i][1], kRunPalette[i][2]);
+  }
   plinit();
   pladv(0);
   plschr(0, kTextScale);
@@ -364,25 +391,12 @@ const char* const kCurvesMissing =
     "this vae was built without PLplot, which draws the loss curves; install libplplot-dev and "
     "plplot-driver-cairo (Debian/Ubuntu) and rebuild, or read metrics.csv or TensorBoard instead";
 
-void write_curves_png(const fs::path& metrics_csv, const fs::path& out_png,
-                      const std::string& title) {
-  const Metrics metrics = read_metrics(metrics_csv);
-#if !VAE_HAVE_PLPLOT
-  (void)title;
-  throw MissingFeature(out_png.string() + ": cannot draw the loss curves: " + kCurvesMissing);
-#else
-  double x_max = 1;
-  for (const SplitRows* rows : {&metrics.train, &metrics.val}) {
-    if (!rows->empty()) x_max = std::max(x_max, double(rows->rbegin()->first));
-  }
-  x_max *= 1.02;
-  std::string heading = title;
-  if (heading.empty()) {
-    std::error_code ignored;
-    const fs::path run = fs::weakly_canonical(metrics_csv, ignored).parent_path();
-    heading = (run.filename().empty() ? std::string("run") : run.filename().string()) + ": loss curves";
-  }
+namespace {
 
+#if VAE_HAVE_PLPLOT
+// Draws `panels` (steps 0..x_max) under `heading` into out_png, through a temporary file.
+void write_panels_png(const std::vector<Panel>& panels, double x_max, const std::string& heading,
+                      const fs::path& out_png) {
   // Opened here first: PLplot would print and exit where it cannot open the file itself.
   if (!out_png.parent_path().empty()) ensure_directory(out_png.parent_path());
   const fs::path temporary = temporary_path_for(out_png);
@@ -390,7 +404,6 @@ void write_curves_png(const fs::path& metrics_csv, const fs::path& out_png,
     throw IoError(out_png.string() + ": cannot open for writing (" + std::strerror(errno) +
                   "); check the folder is writable");
   }
-  const std::vector<Panel> panels = make_panels(metrics);
   std::string failure;
   {
     const std::lock_guard<std::mutex> lock(plplot_mutex);
@@ -430,6 +443,54 @@ void write_curves_png(const fs::path& metrics_csv, const fs::path& out_png,
     throw IoError(out_png.string() + ": PLplot wrote no PNG; is plplot-driver-cairo installed?");
   }
   commit_file(temporary, out_png);
+}
+#endif
+
+// The last step of any row, widened a little so the last points sit inside the frame.
+double step_range(const Metrics& metrics, double x_max) {
+  for (const SplitRows* rows : {&metrics.train, &metrics.val}) {
+    if (!rows->empty()) x_max = std::max(x_max, double(rows->rbegin()->first));
+  }
+  return x_max;
+}
+
+}  // namespace
+
+void write_curves_png(const fs::path& metrics_csv, const fs::path& out_png,
+                      const std::string& title) {
+  const Metrics metrics = read_metrics(metrics_csv);
+#if !VAE_HAVE_PLPLOT
+  (void)title;
+  throw MissingFeature(out_png.string() + ": cannot draw the loss curves: " + kCurvesMissing);
+#else
+  std::string heading = title;
+  if (heading.empty()) {
+    std::error_code ignored;
+    const fs::path run = fs::weakly_canonical(metrics_csv, ignored).parent_path();
+    heading = (run.filename().empty() ? std::string("run") : run.filename().string()) + ": loss curves";
+  }
+  write_panels_png(make_panels(metrics), 1.02 * step_range(metrics, 1.0), heading, out_png);
+#endif
+}
+
+void write_comparison_png(const std::vector<std::pair<std::string, fs::path>>& runs,
+                          const fs::path& out_png, const std::string& title) {
+  std::vector<std::pair<std::string, Metrics>> read;
+  double x_max = 1.0;
+  for (const auto& [name, metrics_csv] : runs) {
+    Metrics metrics = read_metrics(metrics_csv);
+    if (metrics.val.empty()) {
+      throw DataError(metrics_csv.string() + ": no validation rows yet; vae train writes one at the end of "
+                      "every epoch (or at train.max_steps)");
+    }
+    x_max = step_range(metrics, x_max);
+    read.emplace_back(name, std::move(metrics));
+  }
+#if !VAE_HAVE_PLPLOT
+  (void)title;
+  throw MissingFeature(out_png.string() + ": cannot draw the loss curves: " + kCurvesMissing);
+#else
+  write_panels_png(comparison_panels(read), 1.02 * x_max, title, out_png);
 #endif
 }
 

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include "vae/base/errors.h"
 #include "vae/base/fs.h"
 
@@ -32,18 +34,29 @@ fs::path create_run_dir(const std::string& out, const std::string& name, const f
   return run_dir;
 }
 
-void update_latest_link(const fs::path& run_dir) {
+fs::path update_latest_link(const fs::path& run_dir, const fs::path& runs_root) {
   const fs::path absolute = fs::absolute(run_dir).lexically_normal();
-  const fs::path parent = absolute.parent_path();
-  const fs::path link = parent / "latest";
-  const fs::path temporary = parent / (".latest.tmp." + std::to_string(::getpid()));
+  const fs::path root = fs::absolute(runs_root).lexically_normal();
+  const fs::path link = root / "latest";
   std::error_code error;
+  const auto status = fs::symlink_status(link, error);
+  if (fs::exists(status) && !fs::is_symlink(status)) {
+    spdlog::warn("{} is not a link made by vae; it is left as it is, so commands without --ckpt will not "
+                 "find this run through it", link.string());
+    return {};
+  }
+  // A missing "latest" link is not worth failing a run for: any error leaves it as it was.
+  fs::create_directories(root, error);
+  const fs::path temporary = root / (".latest.tmp." + std::to_string(::getpid()));
   fs::remove(temporary, error);
-  fs::create_directory_symlink(absolute.filename(), temporary, error);
+  const fs::path target = absolute.parent_path() == root ? absolute.filename() : absolute;
+  fs::create_directory_symlink(target, temporary, error);
   if (!error) fs::rename(temporary, link, error);
   if (error) {
-    fs::remove(temporary, error);  // a missing "latest" link is not worth failing a run for
+    fs::remove(temporary, error);
+    return {};
   }
+  return runs_root / "latest";
 }
 
 fs::path latest_checkpoint(const fs::path& runs_root) {

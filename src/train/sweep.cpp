@@ -20,6 +20,7 @@
 #include "vae/tensor/device.h"
 #include "vae/tensor/images.h"
 #include "vae/train/checkpoint.h"
+#include "vae/train/runs.h"
 #include "vae/train/trainer.h"
 
 namespace vae {
@@ -99,8 +100,9 @@ void fill_from_checkpoint(SweepRun& run) {
   if (!fs::is_regular_file(last)) return;
   try {
     const CheckpointReader reader(last.string());
-    run.epochs = reader.meta().epoch;
+    run.epochs = epochs_done(reader.meta());
     run.steps = reader.meta().step;
+    if (run.action == "kept") run.seconds = reader.meta().metrics.value("seconds", 0.0);
     if (reader.meta().metrics.contains("last_val")) run.validation = reader.meta().metrics["last_val"];
   } catch (const Error& error) {
     spdlog::warn("run {}: {}", run.index, error.what());
@@ -135,6 +137,10 @@ std::string number_text(double value, int digits) {
 }
 
 std::string count_text(int64_t value) { return value < 0 ? std::string() : std::to_string(value); }
+
+std::string status_text(const SweepRun& run) {
+  return run.action == "trained" ? run.status : run.status + " (" + run.action + ")";
+}
 
 const char* kTermNames[] = {"loss", "recon", "kl", "elbo"};
 
@@ -311,16 +317,35 @@ std::vector<SweepRun> plan_sweep(const std::vector<GridAxis>& axes, const json& 
   return runs;
 }
 
-fs::path create_sweep_dir(const std::string& out, const std::string& name) {
-  fs::path dir;
-  if (!out.empty()) {
-    dir = out;
-    if (fs::exists(dir) && (!fs::is_directory(dir) || !fs::is_empty(dir))) {
-      throw ConfigError("--out " + out + ": already exists and is not an empty folder; a sweep "
-                        "needs a new folder for its runs and summary, choose another --out");
+fs::path open_sweep_dir(const std::string& out, const std::string& name,
+                        const std::vector<std::string>& run_folders, bool* resuming) {
+  *resuming = false;
+  if (out.empty()) {
+    const fs::path dir = first_free_path("runs", name + "-sweep");
+    ensure_directory(dir);
+    return dir;
+  }
+  const fs::path dir = out;
+  std::error_code error;
+  if (fs::exists(dir) && (!fs::is_directory(dir) || !fs::is_empty(dir))) {
+    const bool has_summary = fs::is_regular_file(dir / "summary.csv", error);
+    bool has_planned = false;
+    for (const auto& entry : fs::directory_iterator(dir, error)) {
+      if (!entry.is_directory(error) || entry.is_symlink(error)) continue;
+      const std::string folder = entry.path().filename().string();
+      const bool planned = std::find(run_folders.begin(), run_folders.end(), folder) != run_folders.end();
+      has_planned = has_planned || planned;
+      if (!planned && (fs::exists(entry.path() / "checkpoints") || fs::exists(entry.path() / "metrics.csv"))) {
+        throw ConfigError("--out " + out + ": holds run " + folder + ", which this grid does not plan; "
+                          "continue a sweep with the --config, --grid and --set it was started with, or "
+                          "choose another --out");
+      }
     }
-  } else {
-    dir = first_free_path("runs", name + "-sweep");
+    if (!has_summary && !has_planned) {
+      throw ConfigError("--out " + out + ": already exists and is not an empty folder or a sweep of this "
+                        "grid; a sweep needs a new folder for its runs and summary, choose another --out");
+    }
+    *resuming = true;
   }
   ensure_directory(dir);
   return dir;
@@ -331,14 +356,14 @@ void write_sweep_csv(const fs::path& path, const std::vector<GridAxis>& axes,
   std::ostringstream out;
   out << "run";
   for (const auto& axis : axes) out << "," << csv_field(axis.key);
-  out << ",epochs,steps,val_loss,val_recon,val_kl,val_elbo,seconds,run_dir,status,error\n";
+  out << ",epochs,steps,val_loss,val_recon,val_kl,val_elbo,seconds,run_dir,status,action,error\n";
   for (const auto& run : runs) {
     out << run.index;
     for (const auto& value : run.values) out << "," << csv_field(value);
-    out << "," << count_text(run.epochs) << "," << count_text(run.steps);
+    out << "," << epochs_text(run.epochs) << "," << count_text(run.steps);
     for (const char* name : kTermNames) out << "," << number_text(term(run, name), 6);
     out << "," << fmt::format("{:.2f}", run.seconds) << "," << csv_field(run.dir.string()) << ","
-        << run.status << "," << csv_field(run.message) << "\n";
+        << run.status << "," << run.action << "," << csv_field(run.message) << "\n";
   }
   write_text(path, out.str());
 }
@@ -367,10 +392,10 @@ void write_sweep_markdown(const fs::path& path, const std::string& config_path,
   for (const auto& run : runs) {
     out << "| " << run.index;
     for (const auto& value : run.values) out << " | " << markdown_cell(value);
-    out << " | " << count_text(run.epochs) << " | " << count_text(run.steps);
+    out << " | " << epochs_text(run.epochs) << " | " << count_text(run.steps);
     for (const char* name : kTermNames) out << " | " << number_text(term(run, name), 4);
     out << " | " << number_text(run.seconds, 4) << " | " << markdown_cell(run.dir.string())
-        << " | " << run.status << " |\n";
+        << " | " << status_text(run) << " |\n";
   }
   bool notes = false;
   for (const auto& run : runs) {
@@ -385,6 +410,40 @@ void write_sweep_markdown(const fs::path& path, const std::string& config_path,
   }
   write_text(path, out.str());
 }
+
+namespace {
+
+// For a sweep folder opened again: each run that finished is kept (when its epochs and max_steps
+// are still the plan's), one with a checkpoint is resumed, one without is trained afresh (its
+// folder holds no state worth keeping). Every existing run's stored config must agree with the
+// plan on the keys that --resume may not change; checked for all runs before any trains.
+std::string continue_hint(const fs::path& sweep_dir) {
+  return "to continue the sweep, run the same command with --out " + sweep_dir.string();
+}
+
+void plan_continuation(std::vector<SweepRun>& runs) {
+  for (auto& run : runs) {
+    const RunRecord record = read_run(run.dir);
+    std::error_code error;
+    if (!fs::is_regular_file(run.dir / "checkpoints" / "last.pt", error)) {
+      if (fs::exists(run.dir, error)) fs::remove_all(run.dir, error);
+      continue;
+    }
+    const json stored = CheckpointReader((run.dir / "checkpoints" / "last.pt").string()).meta().config;
+    check_resume_changes(stored, run.config, run.dir.string());
+    const bool same_length = stored["train"]["epochs"] == run.config["train"]["epochs"] &&
+                             stored["train"]["max_steps"] == run.config["train"]["max_steps"];
+    if (record.state == RunState::Finished && same_length) {
+      run.action = "kept";
+      run.status = "ok";
+      fill_from_checkpoint(run);
+    } else {
+      run.action = "resumed";
+    }
+  }
+}
+
+}  // namespace
 
 void run_sweep(const SweepOptions& args) {
   if (args.config_path.empty()) {
@@ -405,11 +464,13 @@ void run_sweep(const SweepOptions& args) {
   std::vector<SweepRun> runs = plan_sweep(axes, base);
   const size_t total = runs.size();
 
-  const fs::path sweep_dir = create_sweep_dir(args.out, base.value("name", std::string("vae")));
-  for (auto& run : runs) {
-    run.dir = sweep_dir / (index_text(run.index, total) + "-" + run_label(axes, run.values));
-  }
-  spdlog::info("sweep of {} runs into {}", total, sweep_dir.string());
+  std::vector<std::string> folders;
+  for (const auto& run : runs) folders.push_back(index_text(run.index, total) + "-" + run_label(axes, run.values));
+  bool resuming = false;
+  const fs::path sweep_dir = open_sweep_dir(args.out, base.value("name", std::string("vae")), folders, &resuming);
+  for (size_t r = 0; r < runs.size(); ++r) runs[r].dir = sweep_dir / folders[r];
+  if (resuming) plan_continuation(runs);
+  spdlog::info("sweep of {} runs into {}{}", total, sweep_dir.string(), resuming ? " (continuing it)" : "");
   install_stop_handlers();
 
   size_t failures = 0;
@@ -419,20 +480,24 @@ void run_sweep(const SweepOptions& args) {
     if (const int signal_number = stop_requested()) {
       write_outputs(sweep_dir, args, axes, runs, total);
       throw Interrupted(fmt::format("sweep stopped by {} before run {}/{}; summary of the runs "
-                                    "finished so far in {}",
+                                    "finished so far in {}; {}",
                                     signal_name(signal_number), run.index, total,
-                                    (sweep_dir / "summary.md").string()),
+                                    (sweep_dir / "summary.md").string(), continue_hint(sweep_dir)),
                         signal_number);
     }
-    spdlog::info("run {}/{}: {}", run.index, total, what);
+    if (run.action == "kept") {
+      spdlog::info("run {}/{}: {}: finished earlier, kept", run.index, total, what);
+      continue;
+    }
+    spdlog::info("run {}/{}: {}{}", run.index, total, what, run.action == "resumed" ? " (resuming it)" : "");
     const auto start = Clock::now();
     try {
-      const TrainSummary summary =
-          run_training(TrainOptions{run.config, run.dir.string(), "", args.nan_at_step});
+      const bool resume = run.action == "resumed";
+      const TrainSummary summary = run_training(TrainOptions{run.config, resume ? "" : run.dir.string(),
+                                                             resume ? run.dir.string() : "", args.nan_at_step});
       run.status = "ok";
-      run.epochs = summary.epochs;
-      run.steps = summary.steps;
       run.validation = summary.final_validation;
+      fill_from_checkpoint(run);  // epochs as a decimal, steps
       run.seconds = seconds_since(start);
       spdlog::info("run {}/{} done in {}: validation loss {}", run.index, total,
                    format_duration(run.seconds), number_text(term(run, "loss"), 4));
@@ -444,9 +509,9 @@ void run_sweep(const SweepOptions& args) {
       fill_from_checkpoint(run);
       write_outputs(sweep_dir, args, axes, runs, total);
       throw Interrupted(fmt::format("sweep stopped during run {}/{} ({}): {}; summary of the runs "
-                                    "so far in {}",
+                                    "so far in {}; {}",
                                     run.index, total, what, error.what(),
-                                    (sweep_dir / "summary.md").string()),
+                                    (sweep_dir / "summary.md").string(), continue_hint(sweep_dir)),
                         error.exit_code() - 128);
     } catch (const std::exception& error) {
       remove_log_files();

@@ -23,6 +23,7 @@
 #include "vae/model/loss.h"
 #include "vae/model/model.h"
 #include "vae/train/run_dir.h"
+#include "vae/train/runs.h"
 #include "vae/train/optimizer.h"
 #include "vae/train/schedules.h"
 #include "vae/train/best_checkpoints.h"
@@ -207,6 +208,8 @@ Trainer::Trainer(const TrainOptions& options)
 
 void Trainer::save_last() {
   meta_.metrics["seconds"] = run_seconds();
+  meta_.metrics["batches_per_epoch"] = batches_;
+  meta_.metrics["torch"] = torch_version_text();
   // JSON has no NaN or infinity: keys without a finite value yet are left out.
   const double last_finite_loss = nonfinite_->last_finite_loss();
   if (std::isfinite(last_finite_loss)) meta_.metrics["last_train_loss"] = last_finite_loss;
@@ -227,6 +230,7 @@ void Trainer::draw_curves() {
 
 void Trainer::stop_for_signal(int signal_number, const std::string& where) {
   bar_.clear();
+  meta_.metrics["state"] = to_string(RunState::Interrupted);
   save_last();
   draw_curves();
   const std::string message =
@@ -349,6 +353,8 @@ bool Trainer::end_epoch(int64_t epoch, TrainSummary& summary) {
   const bool last_epoch = meta_.epoch >= config_.train.epochs || reached_max_steps() || stop_early;
   if ((epoch + 1) % config_.train.sample_every == 0 || last_epoch) write_grids(epoch);
   const fs::path best_path = best_->admit(val_loss, epoch + 1);
+  meta_.metrics["state"] = to_string(last_epoch ? RunState::Finished : RunState::Running);
+  if (stop_early) meta_.metrics["early_stopped"] = true;
   save_last();
   if (!best_path.empty()) save_checkpoint(best_path.string(), meta_, model_, optimizer_.get());
   if (stop_early) {
@@ -362,7 +368,7 @@ bool Trainer::end_epoch(int64_t epoch, TrainSummary& summary) {
 }
 
 TrainSummary Trainer::run() {
-  update_latest_link(run_dir_);
+  const fs::path latest = update_latest_link(run_dir_);
   add_log_file((run_dir_ / "train.log").string());
   const std::string config_text = options_.config.dump(2) + "\n";
   write_file_atomically((run_dir_ / "config.json").string(), config_text.data(), config_text.size());
@@ -373,7 +379,8 @@ TrainSummary Trainer::run() {
     }
   }
   log_ = std::make_unique<RunLog>(run_dir_, config_.train.tensorboard);
-  spdlog::info("run directory: {}", run_dir_.string());
+  spdlog::info("run directory: {}{}", run_dir_.string(),
+               latest.empty() ? "" : fmt::format(" ({} points at it)", latest.string()));
   if (!curves_available()) spdlog::warn("curves.png skipped: {}", kCurvesMissing);
   spdlog::info("device: {} ({} CPU threads); {}", device_.str(), threads_, torch_version_text());
   spdlog::info("data: {}; {}", train_data_->describe(), val_data_->describe());

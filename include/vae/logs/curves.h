@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace vae {
 
@@ -27,6 +29,13 @@ namespace vae {
 // (kCurvesMissing says how to get it).
 void write_curves_png(const std::filesystem::path& metrics_csv,
                       const std::filesystem::path& out_png, const std::string& title = "");
+
+// The validation curves of several runs overlaid in one PNG: the negative ELBO, the KL term and
+// the objective against the optimizer step, one colour per run, a legend with the `runs` names
+// (name, metrics.csv). The same reading, temporary-file and error rules as write_curves_png; a run
+// without a validation row yet is a DataError naming its metrics.csv.
+void write_comparison_png(const std::vector<std::pair<std::string, std::filesystem::path>>& runs,
+                          const std::filesystem::path& out_png, const std::string& title);
 
 // Whether this build can draw curves (it was built with PLplot).
 bool curves_available();

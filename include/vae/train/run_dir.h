@@ -12,8 +12,13 @@ namespace vae {
 std::filesystem::path create_run_dir(const std::string& out, const std::string& name,
                                      const std::filesystem::path& runs_root = "runs");
 
-// Makes <parent of run_dir>/latest a symbolic link to run_dir (replaced atomically).
-void update_latest_link(const std::filesystem::path& run_dir);
+// Points <runs_root>/latest (runs/latest in the current folder) at run_dir: the newest run trained
+// from here, wherever --out put it and sweep runs included, so that the commands without --ckpt
+// find it. The link is relative when run_dir sits in runs_root, absolute otherwise, and replaced
+// atomically. Anything at that path that is not a symbolic link (a user's file or folder) is left
+// alone with a warning. Returns runs_root / "latest", or empty when the link was not made.
+std::filesystem::path update_latest_link(const std::filesystem::path& run_dir,
+                                         const std::filesystem::path& runs_root = "runs");
 
 // The newest run's last checkpoint: runs/latest/checkpoints/last.pt, else the most recently
 // written runs/*/checkpoints/last.pt. Throws CheckpointError with a hint when there is none.

@@ -26,8 +26,9 @@ struct SweepRun {
   nlohmann::json config;             // resolved config of this run
   std::filesystem::path dir;         // <sweep>/<index>-<label>
   std::string status = "pending";    // pending | ok | failed | interrupted
+  std::string action = "trained";    // trained (from scratch) | resumed (from its checkpoint) | kept (finished earlier)
   std::string message;               // failed / interrupted: why
-  int64_t epochs = -1;               // -1 = unknown
+  double epochs = -1.0;              // epochs done as a decimal (epochs_done); -1 = unknown
   int64_t steps = -1;
   nlohmann::json validation;         // {loss, recon, kl, elbo} of the last validation, or null
   double seconds = 0.0;
@@ -61,9 +62,12 @@ std::string run_label(const std::vector<GridAxis>& axes, const std::vector<std::
 // have no folder yet. Throws ConfigError naming the combination.
 std::vector<SweepRun> plan_sweep(const std::vector<GridAxis>& axes, const nlohmann::json& base);
 
-// `out` when new or an empty folder (else ConfigError), or runs/<name>-sweep, runs/<name>-sweep-2,
-// ..., whichever is free; created.
-std::filesystem::path create_sweep_dir(const std::string& out, const std::string& name);
+// `out` when new or an empty folder, or runs/<name>-sweep, runs/<name>-sweep-2, ..., whichever is
+// free; created. An `out` that already holds this sweep (its summary.csv or some of the planned
+// `run_folders`, and no run folder outside the plan) is reopened and `*resuming` set; any other
+// non-empty `out` is a ConfigError.
+std::filesystem::path open_sweep_dir(const std::string& out, const std::string& name,
+                                     const std::vector<std::string>& run_folders, bool* resuming);
 
 // summary.csv: one row per run, a column per axis, the last validation terms, status and error.
 void write_sweep_csv(const std::filesystem::path& path, const std::vector<GridAxis>& axes,
@@ -75,8 +79,11 @@ void write_sweep_markdown(const std::filesystem::path& path, const std::string& 
                           const std::vector<SweepRun>& runs, size_t planned);
 
 // Plans, trains every run (a failed run is recorded and the sweep goes on; a signal stops it after
-// writing the summary) and writes the summaries and samples. Throws ConfigError before anything is
-// created for a bad grid, Interrupted when stopped, Error when any run failed.
+// writing the summary) and writes the summaries and samples. Run again into the same --out, it
+// keeps finished runs, resumes the others from their last checkpoint and trains the missing ones
+// (a run's stored config must agree with the plan on every key that --resume may not change).
+// Throws ConfigError before anything is trained for a bad grid or a folder of another sweep,
+// Interrupted when stopped, Error when any run failed.
 void run_sweep(const SweepOptions& options);
 
 }  // namespace vae
