@@ -585,7 +585,14 @@ TEST(Cli, InterruptSavesStateAndResumeContinues) {
             130);
   const std::string err = read_bytes(dir / ".stderr");
   EXPECT_NE(err.find("stopped by SIGINT"), std::string::npos) << err;
+  EXPECT_EQ(err.find("stopped by SIGINT", err.find("stopped by SIGINT") + 1), std::string::npos)
+      << "the stop is said once on stderr: " << err;
+  EXPECT_NE(read_bytes(dir / "run" / "train.log").find("warning stopped by SIGINT"), std::string::npos);
   EXPECT_NE(err.find("vae train --resume run"), std::string::npos) << err;
+  // The checkpoint records the stop, and vae runs shows it.
+  EXPECT_EQ(vae::CheckpointReader((dir / "run/checkpoints/last.pt").string()).meta().metrics.value("state", ""),
+            "interrupted");
+  EXPECT_NE(vae_run(dir, {"runs", "."}).out.find("interrupted"), std::string::npos);
 
   const vae::CheckpointReader saved((dir / "run/checkpoints/last.pt").string());
   const int64_t step = saved.meta().step;
@@ -655,6 +662,11 @@ TEST(CliData, InfoBenchAndTrainOnTheCifarSubset) {
   };
   const Result info = vae_run(dir, with({"data", "info", "--out", "preview.png"}));
   ASSERT_EQ(info.code, 0) << info.err;
+  // The subset holds 1 of CIFAR's 5 training batches: said once, though train and val both read it.
+  const size_t warning = info.err.find("of the 5 training batches present");
+  if (warning != std::string::npos) {
+    EXPECT_EQ(info.err.find("of the 5 training batches present", warning + 1), std::string::npos) << info.err;
+  }
   EXPECT_NE(info.out.find("train: 3600 images"), std::string::npos) << info.out;
   EXPECT_NE(info.out.find("val: 400 images"), std::string::npos) << info.out;
   EXPECT_NE(info.out.find("test: 1000 images"), std::string::npos) << info.out;

@@ -267,4 +267,15 @@ TEST(SweepPlan, SummaryCsvQuotesItsFields) {
             "1,\"x,y\",,,,,,,0.00,runs/s/1-x,failed,trained,\"said \"\"no\"\"\"\n");
 }
 
+TEST(Trainer, AKlThatRunsAwayIsWarnedAbout) {
+  // lr = 10 on CIFAR-10 reached KL of about 1e10 nats while the loss stayed finite.
+  const std::string warning = vae::kl_runaway_warning(1e10, 128, 3);
+  EXPECT_NE(warning.find("validation KL 1e+10 nats per image"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("after epoch 3"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("optim.lr"), std::string::npos) << warning;
+  EXPECT_EQ(vae::kl_runaway_warning(5000.0, 128, 1), "");  // 39 nats per dimension: a model, not a runaway
+  EXPECT_NE(vae::kl_runaway_warning(1001.0 * 8, 8, 1), "");
+  EXPECT_EQ(vae::kl_runaway_warning(std::nan(""), 8, 1), "");  // non-finite losses have their own stop
+}
+
 }  // namespace

@@ -151,7 +151,7 @@ constexpr double kProgressEvery = 10.0;
 
 // Running sums over the split.
 struct Totals {
-  double recon = 0, kl = 0, log_marginal = 0, psnr = 0;
+  double recon = 0, kl = 0, log_marginal = 0, psnr = 0, squared_error = 0;
   int64_t images = 0;
   std::vector<torch::Tensor> means;  // [B, L] posterior means, on the CPU
   torch::Tensor kl_dims;             // [L] summed over images
@@ -159,10 +159,19 @@ struct Totals {
 
 }  // namespace
 
-double bits_per_dim(double nll, int64_t dims, const Config& config) {
-  double per_dim = nll / double(dims);
-  if (config.loss.likelihood == Likelihood::Gaussian) per_dim += std::log(config.data.range == PixelRange::Unit ? 255.0 : 127.5);
-  return per_dim / std::log(2.0);
+double bits_per_dim(double nll, int64_t dims) { return nll / (double(dims) * std::log(2.0)); }
+
+std::string likelihood_note(Likelihood likelihood) {
+  switch (likelihood) {
+    case Likelihood::Bernoulli:
+      return "bernoulli: a probability mass on binary pixels, so -ELBO >= NLL > 0 and bits/dim compare with "
+             "published binarised-data results";
+    case Likelihood::Gaussian:
+      return "gaussian (variance 1/2, the squared-error loss): reconstruction, -ELBO and NLL are densities of "
+             "the pixel values in the model's range, in nats; they compare with each other and with other "
+             "models of this likelihood, not with discrete likelihoods, so no bits/dim are given";
+  }
+  return "";
 }
 
 nlohmann::json evaluate_model(LoadedModel& loaded, const EvaluationOptions& args) {
@@ -195,7 +204,13 @@ nlohmann::json evaluate_model(LoadedModel& loaded, const EvaluationOptions& args
     const auto [mu, logvar] = model->encode(x);                     // [B, L] each
     // One-sample ELBO terms, as in training but with seeded draws.
     const auto z = reparameterized_draw(mu, logvar, generator);
-    sums.recon += recon_per_item(model->decode(z), x, config.loss.likelihood).sum().item<double>();
+    // -log p(x|z) under the density the NLL uses (for the Gaussian, the squared error plus its
+    // normalising constant), so that the negative ELBO and the NLL are in the same units.
+    const auto decoded = model->decode(z);
+    sums.recon -= log_likelihood_per_item(decoded, x, config.loss.likelihood).sum().item<double>();
+    if (config.loss.likelihood == Likelihood::Gaussian) {
+      sums.squared_error += recon_per_item(decoded, x, config.loss.likelihood).sum().item<double>();
+    }
     const auto kl_dims = kl_per_latent(mu, logvar);  // [B, L]
     sums.kl += kl_dims.sum().item<double>();
     sums.kl_dims += kl_dims.sum(0).to(torch::kCPU).to(torch::kDouble);
@@ -239,7 +254,9 @@ nlohmann::json evaluate_model(LoadedModel& loaded, const EvaluationOptions& args
                            {"active_units", count_active_units(means)},
                            {"latent_dim", latent},
                            {"psnr", sums.psnr / n},
-                           {"likelihood", config.loss.likelihood}};
+                           {"likelihood", config.loss.likelihood},
+                           {"likelihood_note", likelihood_note(config.loss.likelihood)}};
+  if (config.loss.likelihood == Likelihood::Gaussian) result["squared_error"] = sums.squared_error / n;
   std::vector<double> kl_per_dim;
   for (int64_t u = 0; u < latent; ++u) kl_per_dim.push_back(sums.kl_dims[u].item<double>() / n);
   result["kl_per_dim"] = kl_per_dim;
@@ -251,7 +268,7 @@ nlohmann::json evaluate_model(LoadedModel& loaded, const EvaluationOptions& args
     const double nll = -sums.log_marginal / n;
     result["iw_samples"] = args.iw_samples;
     result["nll"] = nll;
-    result["bits_per_dim"] = bits_per_dim(nll, dims, config);
+    if (config.loss.likelihood == Likelihood::Bernoulli) result["bits_per_dim"] = bits_per_dim(nll, dims);
   }
   if (const auto* shapes = dynamic_cast<const ShapesDataset*>(dataset.get())) {
     auto factors = torch::empty({sums.images, kShapeFactorCount});

@@ -27,14 +27,20 @@ void add_log_file(const std::string& path) {
   spdlog::default_logger()->sinks().push_back(sink);
 }
 
-void log_error_to_files(const std::string& message) {
+namespace {
+void log_to_files(spdlog::level::level_enum level, const std::string& message) {
   init_logging();
   for (const auto& sink : spdlog::default_logger()->sinks()) {
     if (std::dynamic_pointer_cast<spdlog::sinks::basic_file_sink_mt>(sink) == nullptr) continue;
-    sink->log(spdlog::details::log_msg("vae", spdlog::level::err, message));
+    sink->log(spdlog::details::log_msg("vae", level, message));
     sink->flush();
   }
 }
+}  // namespace
+
+void log_error_to_files(const std::string& message) { log_to_files(spdlog::level::err, message); }
+
+void log_warning_to_files(const std::string& message) { log_to_files(spdlog::level::warn, message); }
 
 void remove_log_files() {
   auto& sinks = spdlog::default_logger()->sinks();

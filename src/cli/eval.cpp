@@ -34,21 +34,33 @@ void print_table(const nlohmann::json& r) {
   auto row = [](const std::string& name, const std::string& value, const std::string& unit) {
     std::cout << fmt::format("  {:<24} {:>12}  {}\n", name, value, unit);
   };
-  row("reconstruction", fmt::format("{:.3f}", r["recon"].get<double>()), "nats/image");
+  row("reconstruction", fmt::format("{:.3f}", r["recon"].get<double>()), "nats/image, -log p(x|z)");
+  if (r.contains("squared_error")) {
+    row("squared error", fmt::format("{:.3f}", r["squared_error"].get<double>()), "per image (the training term)");
+  }
   row("KL", fmt::format("{:.3f}", r["kl"].get<double>()), "nats/image");
   row("negative ELBO", fmt::format("{:.3f}", r["neg_elbo"].get<double>()), "nats/image");
   if (r.contains("nll")) {
     row(fmt::format("NLL (K = {})", r["iw_samples"].get<int64_t>()), fmt::format("{:.3f}", r["nll"].get<double>()),
         "nats/image");
-    row("bits per dimension", fmt::format("{:.4f}", r["bits_per_dim"].get<double>()), "bits");
+    if (r.contains("bits_per_dim")) {
+      row("bits per dimension", fmt::format("{:.4f}", r["bits_per_dim"].get<double>()), "bits");
+    }
   }
   row("active units", fmt::format("{} / {}", r["active_units"].get<int64_t>(), r["latent_dim"].get<int64_t>()),
       "Var(E[z|x]) > 0.01");
   row("PSNR", fmt::format("{:.2f}", r["psnr"].get<double>()), "dB, mean reconstruction");
-  if (r.contains("mig")) row("MIG", fmt::format("{:.4f}", r["mig"].get<double>()), "shape, scale, rotation, x, y");
+  if (r.contains("mig")) {
+    std::string factors;
+    for (const char* name : {"shape", "scale", "rotation", "x", "y"}) {
+      factors += fmt::format("{}{} {:.3f}", factors.empty() ? "" : ", ", name, r["mig_per_factor"][name].get<double>());
+    }
+    row("MIG", fmt::format("{:.4f}", r["mig"].get<double>()), "per factor: " + factors);
+  }
   std::string kl_dims;
   for (const auto& v : r["kl_per_dim"]) kl_dims += fmt::format("{}{:.2f}", kl_dims.empty() ? "" : " ", v.get<double>());
   std::cout << "  KL per dimension (nats): " << kl_dims << "\n";
+  std::cout << "  likelihood " << r["likelihood_note"].get<std::string>() << "\n";
   std::cout << std::flush;
 }
 

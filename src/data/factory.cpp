@@ -2,6 +2,8 @@
 // folder holding it), builds its official splits (or carves validation from train by
 // data.val_fraction), and wraps file-based sources in the cache when data.cache is set.
 #include <cmath>
+#include <mutex>
+#include <set>
 #include <cstdlib>
 
 #include <spdlog/spdlog.h>
@@ -18,6 +20,15 @@ namespace vae {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A warning about the files, said once per process however many splits read them (train and
+// validation are both carved from CIFAR's training batches).
+void warn_once(const std::string& message) {
+  static std::mutex mutex;
+  static std::set<std::string> said;
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (said.insert(message).second) spdlog::warn("{}", message);
+}
 
 // Seed stream of the train/validation carve (distinct from the shuffling streams).
 constexpr uint64_t kCarveStream = 0xCA4E;
@@ -157,10 +168,8 @@ std::shared_ptr<ImageDataset> cifar(const Config& config, Split split) {
       const fs::path batch = folder / ("data_batch_" + std::to_string(i) + ".bin");
       if (fs::is_regular_file(batch)) parts.push_back(read_cifar_batch(batch.string(), 1, 0));
     }
-    if (parts.size() < 5) {
-      spdlog::warn("{}: {} of the 5 training batches present; training on those", folder.string(),
-                   parts.size());
-    }
+    if (parts.size() < 5) warn_once(folder.string() + ": " + std::to_string(parts.size()) +
+                                    " of the 5 training batches present; training on those");
   }
   return array_split(config, split, concatenate(parts), {});
 }

@@ -102,6 +102,8 @@ class Trainer {
   void draw_curves();
   void log_progress(int64_t epoch, int64_t batch);
   [[noreturn]] void stop_for_signal(int signal_number, const std::string& where);
+  void warn_if_kl_runs_away(double kl, int64_t epoch);  // once per run
+  bool kl_warned_ = false;
   std::string last_good_checkpoint() const {
     return fs::exists(last_path_) ? last_path_.string() : std::string("(none yet)");
   }
@@ -236,7 +238,7 @@ void Trainer::stop_for_signal(int signal_number, const std::string& where) {
   const std::string message =
       fmt::format("stopped by {} {}; state saved to {}; resume with: vae train --resume {}",
                   signal_name(signal_number), where, last_path_.string(), run_dir_.string());
-  spdlog::warn("{}", message);
+  log_warning_to_files(message);  // stderr gets it once, as the error line vae exits with
   throw Interrupted(message, signal_number);
 }
 
@@ -259,9 +261,11 @@ void Trainer::log_progress(int64_t epoch, int64_t batch) {
   const double rate = double(window_.images) / std::max(seconds_since(window_start_), 1e-9);
   const auto mean = window_.mean();
   const double eta = double(planned_ - meta_.step) * double(config_.train.batch_size) / std::max(rate, 1e-9);
-  const std::string line = fmt::format("epoch {}/{} step {}/{} {} | {:.0f} img/s | ETA {}", epoch + 1,
-                                       config_.train.epochs, batch + 1, batches_, format_terms(mean),
-                                       rate, format_duration(eta));
+  // The bar fills towards the run's last step, and the line says both counts: the batch of the
+  // epoch and the step of the run.
+  const std::string line = fmt::format("epoch {}/{} batch {}/{} step {}/{} {} | {:.0f} img/s | ETA {}", epoch + 1,
+                                       config_.train.epochs, batch + 1, batches_, meta_.step, planned_,
+                                       format_terms(mean), rate, format_duration(eta));
   bar_.update(line, double(meta_.step) / double(planned_));
   if (log_now) {
     log_->train({epoch + 1, meta_.step, "train", mean, lr_, rate, run_seconds(),
@@ -333,6 +337,14 @@ void Trainer::write_grids(int64_t epoch) {
   }
 }
 
+void Trainer::warn_if_kl_runs_away(double kl, int64_t epoch) {
+  if (kl_warned_) return;
+  const std::string warning = kl_runaway_warning(kl, config_.model.latent_dim, epoch + 1);
+  if (warning.empty()) return;
+  kl_warned_ = true;
+  spdlog::warn("{}", warning);
+}
+
 bool Trainer::end_epoch(int64_t epoch, TrainSummary& summary) {
   // Validation, pictures and checkpoints at the end of every epoch (and at max_steps).
   const LossTerms val_terms = validate();
@@ -349,6 +361,7 @@ bool Trainer::end_epoch(int64_t epoch, TrainSummary& summary) {
   spdlog::info("epoch {}/{} validation: {} elbo {:.3f}", epoch + 1, config_.train.epochs,
                format_terms(val_terms), val_terms.elbo);
   meta_.metrics["last_val"] = to_json(val_terms);
+  warn_if_kl_runs_away(val_terms.kl, epoch);
   const bool stop_early = early_stop_->update(val_loss);
   const bool last_epoch = meta_.epoch >= config_.train.epochs || reached_max_steps() || stop_early;
   if ((epoch + 1) % config_.train.sample_every == 0 || last_epoch) write_grids(epoch);
@@ -444,6 +457,19 @@ void apply_run_options(nlohmann::json& resolved, const std::string& device, int6
   }
   if (threads >= 0) apply_override(resolved, "train.threads=" + std::to_string(threads), "--threads");
   if (batch > 0) apply_override(resolved, "train.batch_size=" + std::to_string(batch), "--batch");
+}
+
+std::string kl_runaway_warning(double kl, int64_t latent_dim, int64_t epoch) {
+  // A posterior this far from the prior (1,000 nats per latent dimension: a mean a thousand-odd
+  // standard deviations out, or a variance e^-2000 small) is a diverging run, not a model; the
+  // clamped logvar keeps it finite, so nothing else would say so.
+  constexpr double kRunawayPerDimension = 1000.0;
+  const double per_dimension = kl / double(std::max<int64_t>(1, latent_dim));
+  if (!(per_dimension > kRunawayPerDimension)) return "";
+  return fmt::format("validation KL {:.4g} nats per image ({:.4g} per latent dimension) after epoch {}: the "
+                     "posterior has run away from the prior, so the run is likely diverging; try a lower optim.lr, "
+                     "optim.grad_clip, or a KL warm-up (loss.kl_schedule)",
+                     kl, per_dimension, epoch);
 }
 
 TrainSummary run_training(const TrainOptions& options) {

@@ -73,15 +73,20 @@ struct EvaluationOptions {
   int64_t limit = 0;           // only the first N images; 0 = all
 };
 
-// Bits per dimension from nats per image. Binary data: the Bernoulli likelihood is a probability
-// mass. Continuous likelihoods are densities over the model's range; the change of variables to
-// the 0..255 pixel scale adds log(255) (unit range) or log(127.5) (symmetric range) per dimension.
-double bits_per_dim(double nll, int64_t dims, const Config& config);
+// Bits per dimension from nats per image: nll / (dims ln 2). Only a probability mass gives bits
+// per dimension that compare with published ones (the Bernoulli likelihood on binary data); for
+// the Gaussian density, evaluate_model reports none and says why (likelihood_note).
+double bits_per_dim(double nll, int64_t dims);
+
+// What the figures mean for a likelihood, in one sentence (eval's table and JSON "likelihood_note").
+std::string likelihood_note(Likelihood likelihood);
 
 // Evaluates a model over a split of its config's dataset, deterministically for the seed: the
-// one-sample ELBO terms (recon, kl, neg_elbo, nats per image), nll and bits_per_dim (when
-// iw_samples > 0), active_units, kl_per_dim, mean_variance_per_dim, psnr of the mean
-// reconstructions, and mig / mig_per_factor for the built-in shapes. Logs progress every 10 s.
+// one-sample ELBO terms (recon = -log p(x|z) under the same density as the NLL, kl, neg_elbo; nats
+// per image, so neg_elbo and nll compare), nll (when iw_samples > 0) and bits_per_dim (also only
+// for the Bernoulli likelihood), squared_error (the Gaussian's training term, the sum of squared
+// errors per image), likelihood_note, active_units, kl_per_dim, mean_variance_per_dim, psnr of the
+// mean reconstructions, and mig / mig_per_factor for the built-in shapes. Logs progress every 10 s.
 // Throws DataError when the split is empty.
 nlohmann::json evaluate_model(LoadedModel& loaded, const EvaluationOptions& options);
 

@@ -13,6 +13,8 @@ void init_logging();
 void add_log_file(const std::string& path);
 // Writes an error line to the file sinks only (stderr gets its own plain line from main).
 void log_error_to_files(const std::string& message);
+// The same for a warning: a stop by a signal, whose message main prints as the error line.
+void log_warning_to_files(const std::string& message);
 // Removes file sinks (end of a run).
 void remove_log_files();
 

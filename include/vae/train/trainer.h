@@ -38,4 +38,8 @@ struct TrainSummary {
 
 TrainSummary run_training(const TrainOptions& options);
 
+// The warning the trainer logs (once per run) when the validation KL of an epoch (1-based) exceeds
+// 1,000 nats per latent dimension, a run diverging behind a clamped logvar; "" when it does not.
+std::string kl_runaway_warning(double kl, int64_t latent_dim, int64_t epoch);
+
 }  // namespace vae
