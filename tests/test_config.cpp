@@ -293,6 +293,12 @@ TEST(Config, RelativePathsAreAnchoredWhereTheyWereWritten) {
   const json from_set = vae::load_config_json((folder / "c.json").string(), {"data.root=mine", "data.cache_dir=/abs/c"});
   EXPECT_EQ(from_set["data"]["root"], (fs::current_path() / "mine").string());
   EXPECT_EQ(from_set["data"]["cache_dir"], "/abs/c");
+  // A config file named without a folder is in the current one.
+  const fs::path previous = fs::current_path();
+  fs::current_path(folder);
+  const json bare = vae::load_config_json("c.json", {});
+  fs::current_path(previous);
+  EXPECT_EQ(bare["data"]["root"], from_file["data"]["root"]);
   // The presets point at data/<name> in the repository, where the download scripts put it.
   const json preset = vae::load_config_json(std::string(VAE_TEST_SOURCE_DIR) + "/configs/mnist.json", {});
   EXPECT_EQ(preset["data"]["root"], (fs::absolute(fs::path(VAE_TEST_SOURCE_DIR)) / "data" / "mnist").lexically_normal().string());

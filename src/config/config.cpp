@@ -549,7 +549,9 @@ const std::vector<std::string>& path_keys() {
 void anchor_path(json& resolved, const std::string& key, const std::filesystem::path& base) {
   const std::string text = value_at(resolved, key).get<std::string>();
   if (text.empty() || std::filesystem::path(text).is_absolute()) return;
-  set_at(resolved, key, (std::filesystem::absolute(base) / text).lexically_normal().string());
+  // A config file named without a folder ("photos.json") sits in the current folder.
+  const std::filesystem::path folder = base.empty() ? std::filesystem::current_path() : std::filesystem::absolute(base);
+  set_at(resolved, key, (folder / text).lexically_normal().string());
 }
 
 }  // namespace
