@@ -572,6 +572,45 @@ TEST(Cli, ResumeDropsTheRowsWrittenAfterTheCheckpoint) {
   EXPECT_NE(row_for(after, "train", 8), "");
 }
 
+// One process per run folder: a second `--resume` of a run being trained is refused while the
+// first holds the lock, and vae runs shows it running. SIGHUP (a closed terminal) stops it like
+// SIGTERM: state saved, exit 128 + 1.
+TEST(Cli, ASecondProcessOnARunIsRefusedAndSighupSavesTheRun) {
+  const fs::path dir = fresh_dir("run_lock");
+  write_tiny_config(dir);
+  const std::vector<std::string> base = {"--set", "data.train_size=200000", "--set", "train.log_every=1"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), base.begin(), base.end());
+    return args;
+  };
+  ASSERT_EQ(vae_run(dir, with({"train", "--config", "tiny.json", "--set", "train.max_steps=2", "--out", "run"})).code, 0);
+  const pid_t pid = spawn_vae(dir, with({"train", "--resume", "run", "--set", "train.max_steps=0"}));
+  ASSERT_GT(pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline && metric_rows(dir / "run").size() < 6) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const Result second = vae_run(dir, {"train", "--resume", "run", "--set", "train.max_steps=3"});
+  EXPECT_EQ(second.code, 2);
+  EXPECT_NE(second.err.find("run: another vae process (pid " + std::to_string(pid) + ") is training this run"),
+            std::string::npos) << second.err;
+  const Result runs = vae_run(dir, {"runs", "."});
+  EXPECT_NE(runs.out.find("running"), std::string::npos) << runs.out;
+
+  ASSERT_EQ(::kill(pid, SIGHUP), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 129);
+  const std::string err = read_bytes(dir / ".stderr");
+  EXPECT_NE(err.find("stopped by SIGHUP"), std::string::npos) << err;
+  const vae::CheckpointReader saved((dir / "run/checkpoints/last.pt").string());
+  EXPECT_GT(saved.meta().step, 2);
+  EXPECT_EQ(saved.meta().metrics.value("state", ""), "interrupted");
+  // The lock went with the process: the run resumes.
+  EXPECT_EQ(vae_run(dir, {"train", "--resume", "run", "--set", "train.max_steps=" + std::to_string(saved.meta().step + 1)}).code, 0);
+}
+
 TEST(Cli, InterruptSavesStateAndResumeContinues) {
   const fs::path dir = fresh_dir("sigint");
   write_tiny_config(dir);

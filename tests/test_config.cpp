@@ -304,4 +304,18 @@ TEST(Config, RelativePathsAreAnchoredWhereTheyWereWritten) {
   EXPECT_EQ(preset["data"]["root"], (fs::absolute(fs::path(VAE_TEST_SOURCE_DIR)) / "data" / "mnist").lexically_normal().string());
 }
 
+// A run name is one folder name: runs/<name> can never leave runs/ or replace runs/latest.
+TEST(Config, RunNameIsOnePathComponent) {
+  for (const std::string name : {"../../x", "/tmp/abs", "a/b", ".", "..", "latest", "", "a\\b"}) {
+    auto resolved = vae::default_config_json();
+    resolved["name"] = name;
+    const std::string message = config_error([&] { vae::config_from_json(resolved); });
+    EXPECT_NE(message.find("is not a run name; use one folder name without '/'"), std::string::npos)
+        << name << ": " << message;
+  }
+  auto resolved = vae::default_config_json();
+  resolved["name"] = "cifar10-beta4_run.2";
+  EXPECT_NO_THROW(vae::config_from_json(resolved));
+}
+
 }  // namespace

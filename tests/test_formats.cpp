@@ -4,6 +4,7 @@
 #if VAE_TEST_HAVE_MATIO
 #include <matio.h>
 #endif
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "vae/base/errors.h"
+#include "vae/base/fs.h"
 #include "vae/io/formats.h"
 
 namespace {
@@ -840,6 +842,26 @@ TEST(FolderClasses, EmptyClassOrNoClassesIsDataError) {
   write_text(flat + "/a.png", "x");
   message = error_of<vae::DataError>([&] { vae::list_class_folders(flat, nullptr); }, flat);
   EXPECT_TRUE(contains(message, "no class")) << message;
+}
+
+// A FIFO (or device) where a data file should be would block the reader forever: every reader
+// refuses what is not a regular file, at once and naming it.
+TEST(Formats, AFifoInPlaceOfADataFileIsRefusedAtOnce) {
+  ScratchFolder dir;
+  const std::string fifo = dir.file("imagelabels.mat");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const auto& read : std::vector<std::function<void()>>{
+           [&] { vae::read_file_bytes(fifo); },
+           [&] { vae::read_mat_vector(fifo, "labels"); },
+           [&] { vae::read_celeba_partition(fifo); }}) {
+    try {
+      read();
+      FAIL() << "a FIFO was read";
+    } catch (const vae::IoError& error) {
+      EXPECT_NE(std::string(error.what()).find("imagelabels.mat: not a regular file"), std::string::npos)
+          << error.what();
+    }
+  }
 }
 
 }  // namespace

@@ -334,6 +334,8 @@ TEST_P(LatentBadInput, FailsWithOneLineAndLeavesNoOutput) {
 INSTANTIATE_TEST_SUITE_P(
     Commands, LatentBadInput,
     ::testing::Values(
+        BadLatentInput{"TemperatureNan", {"sample", "--ckpt", "fixed.pt", "--temperature", "nan", "-o", "o.png"}, 2, "'nan' is not a finite number", "o.png"},
+        BadLatentInput{"TraverseRangeInf", {"traverse", "--ckpt", "fixed.pt", "--range", "inf", "-o", "o.png"}, 2, "'inf' is not a finite number", "o.png"},
         BadLatentInput{"AroundNoCheckpoint", {"sample", "--around", "a.png", "--ckpt", "nope.pt", "-o", "o.png"}, 1, "nope.pt", "o.png"},
         BadLatentInput{"AroundNoRuns", {"sample", "--around", "a.png", "-o", "o.png"}, 1, "no checkpoint found", "o.png"},
         BadLatentInput{"AroundGarbage", {"sample", "--around", "garbage.png", "--ckpt", "fixed.pt", "-o", "o.png"}, 1, "garbage.png", "o.png"},

@@ -16,6 +16,12 @@ namespace fs = std::filesystem;
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
   std::error_code error;
   if (fs::is_directory(path, error)) throw IoError(path + ": is a folder, expected a file");
+  // A FIFO, socket or device would block the read or never end: only regular files are read
+  // (symbolic links to them are followed).
+  const fs::file_status status = fs::status(path, error);
+  if (fs::exists(status) && !fs::is_regular_file(status)) {
+    throw IoError(path + ": not a regular file (a FIFO, socket or device); give the file itself");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const std::string reason = fs::exists(path, error) ? std::strerror(errno) : "no such file";

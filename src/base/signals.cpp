@@ -19,6 +19,7 @@ void install_stop_handlers() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGHUP, &action, nullptr);
 }
 
 int stop_requested() { return int(g_stop_signal); }
@@ -27,6 +28,7 @@ const char* signal_name(int signal_number) {
   switch (signal_number) {
     case SIGINT: return "SIGINT";
     case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
     default: return "signal";
   }
 }

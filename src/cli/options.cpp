@@ -1,6 +1,8 @@
 #include "cli/options.h"
 
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -41,6 +43,15 @@ LoadedModel open_model(const ModelArguments& args, const std::vector<std::string
   resolve_device(args.device, "--device");  // a bad --device is reported before a missing checkpoint
   return open_model(checkpoint_or_latest(args.ckpt), args.device, overrides, "--device");
 }
+
+const CLI::Validator kFiniteNumber(
+    [](std::string& value) {
+      char* end = nullptr;
+      const double number = std::strtod(value.c_str(), &end);
+      if (end != value.c_str() && std::isfinite(number)) return std::string();
+      return "'" + value + "' is not a finite number";
+    },
+    "FINITE");
 
 CLI::Option* add_png_out_option(CLI::App* app, std::string& out, const std::string& help) {
   const CLI::Validator png(

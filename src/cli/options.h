@@ -30,6 +30,9 @@ LoadedModel open_model(const ModelArguments& args, const std::vector<std::string
 // error (the file would hold PNG bytes under another name).
 CLI::Option* add_png_out_option(CLI::App* app, std::string& out, const std::string& help);
 
+// A check that a number option is finite (CLI11's ranges let NaN through).
+extern const CLI::Validator kFiniteNumber;
+
 // --config FILE and --set KEY=VALUE (repeatable); `set_help` says what --set does here.
 void add_config_options(CLI::App* app, std::string& config_path, std::vector<std::string>& overrides,
                         const std::string& config_help, const std::string& set_help);

@@ -87,6 +87,7 @@ Command add_sample_command(CLI::App& parent) {
                   "the grid starts with the picture as fitted to the model");
   app->add_option("--temperature", args->temperature,
                   "Scale of the prior's (or, with --around, the posterior's) standard deviation")
+      ->check(kFiniteNumber)
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
   app->add_option("--nrow", args->nrow, "Images per grid row (default: square grid)")

@@ -93,6 +93,7 @@ Command add_traverse_command(CLI::App& parent) {
   app->add_option("--dims", args->dims, "Dimensions to show: all, or a list such as 0,3,7")
       ->capture_default_str();
   app->add_option("--range", args->range, "Each row sweeps its dimension over [-range, range]")
+      ->check(kFiniteNumber)
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app->add_option("--steps", args->steps, "Images per row")->check(CLI::Range(2, 1024))->capture_default_str();

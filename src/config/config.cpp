@@ -576,6 +576,10 @@ void apply_override(json& resolved, const std::string& assignment, const std::st
 }
 
 json load_config_json(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code status_error;
+  if (std::filesystem::exists(path, status_error) && !std::filesystem::is_regular_file(path, status_error)) {
+    throw ConfigError("config file '" + path + "' is not a regular file (a folder, FIFO or device); give a JSON file");
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     throw ConfigError("config file '" + path +
@@ -619,6 +623,15 @@ Config config_from_json(const json& resolved) {
     }
     check_value(spec, *value, "config");
     spec.assign(config, *value);
+  }
+  // The run folder is runs/<name>: one path component, so that a run cannot be written (nor
+  // runs/latest pointed) outside runs/.
+  if (config.name.empty() || config.name == "." || config.name == ".." ||
+      config.name.find_first_of("/\\") != std::string::npos || config.name.find('\0') != std::string::npos ||
+      config.name == "latest" || config.name.size() > 200) {
+    throw ConfigError("config: name " + nlohmann::json(config.name).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                      " is not a run name; use one folder name without '/' (not '.', '..' or 'latest', at most "
+                      "200 characters): the run goes to runs/<name> (or --out DIR for another place)");
   }
   if (config.data.dataset != Dataset::Shapes && config.data.root.empty()) {
     throw ConfigError("config: data.root is required for data.dataset=" + to_string(config.data.dataset) +

@@ -2,6 +2,7 @@
 // No LibTorch here.
 #include "vae/io/image_codec.h"
 
+#include <filesystem>
 #include <fstream>
 
 #define STB_IMAGE_IMPLEMENTATION
@@ -21,6 +22,11 @@
 namespace vae {
 
 Image load_image(const std::string& path) {
+  std::error_code error;
+  namespace fs = std::filesystem;
+  if (fs::exists(path, error) && !fs::is_regular_file(path, error)) {
+    throw IoError(path + ": not a regular file (a folder, FIFO, socket or device); give a picture file");
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) throw IoError(path + ": cannot open image file; check that it exists and is readable");
   std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(file)),

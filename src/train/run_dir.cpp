@@ -1,7 +1,13 @@
 // Run directory layout; see run_dir.h.
 #include "vae/train/run_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 
 #include <spdlog/spdlog.h>
 
@@ -57,6 +63,39 @@ fs::path update_latest_link(const fs::path& run_dir, const fs::path& runs_root) 
     return {};
   }
   return runs_root / "latest";
+}
+
+RunLock::RunLock(const fs::path& run_dir) {
+  const fs::path path = run_dir / ".lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw IoError(path.string() + ": cannot open the run's lock file (" + std::strerror(errno) +
+                  "); check that the run folder is writable");
+  }
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    std::string holder;
+    std::ifstream(path) >> holder;
+    ::close(fd_);
+    fd_ = -1;
+    throw ConfigError(run_dir.string() + ": another vae process" + (holder.empty() ? "" : " (pid " + holder + ")") +
+                      " is training this run; wait for it to end or stop it first (one process per run folder)");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd_, 0) == 0) {
+    [[maybe_unused]] const ssize_t written = ::pwrite(fd_, pid.data(), pid.size(), 0);
+  }
+}
+
+RunLock::~RunLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+}
+
+bool run_is_locked(const fs::path& run_dir) {
+  const int fd = ::open((run_dir / ".lock").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return held;
 }
 
 fs::path latest_checkpoint(const fs::path& runs_root) {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "vae/base/errors.h"
+#include "vae/train/run_dir.h"
 
 namespace vae {
 namespace fs = std::filesystem;
@@ -79,8 +80,8 @@ RunRecord read_run(const fs::path& dir) {
   std::error_code error;
   const std::string failure = logged_error(dir);
   if (!fs::is_regular_file(last, error)) {
-    record.state = failure.empty() ? RunState::Empty : RunState::Failed;
-    record.message = failure;
+    record.state = run_is_locked(dir) ? RunState::Running : failure.empty() ? RunState::Empty : RunState::Failed;
+    if (record.state == RunState::Failed) record.message = failure;
     // The dataset and length from the config.json the run wrote at its start.
     try {
       std::ifstream file(dir / "config.json");
@@ -104,6 +105,8 @@ RunRecord read_run(const fs::path& dir) {
     // A checkpoint written at an epoch end says "running"; after it the run either went on (and
     // was killed, or is still training) or stopped with an error that train.log ends with.
     record.state = stored != RunState::Running ? stored : failure.empty() ? RunState::Incomplete : RunState::Failed;
+    // A process holding the run's lock is training it now (a resumed run of any earlier state).
+    if (run_is_locked(dir)) record.state = RunState::Running;
     if (record.state == RunState::Failed) record.message = failure;
   } catch (const Error& read_error) {
     record.state = RunState::Failed;

@@ -104,6 +104,7 @@ class Trainer {
   [[noreturn]] void stop_for_signal(int signal_number, const std::string& where);
   void warn_if_kl_runs_away(double kl, int64_t epoch);  // once per run
   bool kl_warned_ = false;
+  std::unique_ptr<RunLock> lock_;  // one process per run folder, for the trainer's life
   std::string last_good_checkpoint() const {
     return fs::exists(last_path_) ? last_path_.string() : std::string("(none yet)");
   }
@@ -158,6 +159,8 @@ Trainer::Trainer(const TrainOptions& options)
   meta_.config = options.config;
   if (!options.resume.empty()) {
     const fs::path checkpoint = checkpoint_for_resume(options.resume);
+    run_dir_ = run_dir_of_checkpoint(checkpoint);
+    lock_ = std::make_unique<RunLock>(run_dir_);  // before the checkpoint is read
     CheckpointReader reader(checkpoint.string());
     reader.load_weights(model_);
     model_->to(device_);
@@ -174,9 +177,9 @@ Trainer::Trainer(const TrainOptions& options)
     meta_.step = reader.meta().step;
     meta_.epoch_step = reader.meta().epoch_step;
     meta_.metrics = reader.meta().metrics;
-    run_dir_ = run_dir_of_checkpoint(checkpoint);
   } else {
     run_dir_ = create_run_dir(options.out_dir, config_.name);
+    lock_ = std::make_unique<RunLock>(run_dir_);
   }
   last_path_ = run_dir_ / "checkpoints" / "last.pt";
   best_ = std::make_unique<BestCheckpoints>(run_dir_ / "checkpoints", config_.train.keep_best,

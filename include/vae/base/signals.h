@@ -1,5 +1,6 @@
-// Graceful stop on SIGINT / SIGTERM: the first signal only sets a flag that the training loop
-// checks after each step (it then saves last.pt and exits); a second SIGINT kills at once.
+// Graceful stop on SIGINT / SIGTERM / SIGHUP (a closed terminal or a dropped ssh session): the
+// first signal only sets a flag that the training loop checks after each step (it then saves
+// last.pt and exits with 128 + the signal's number); a second one kills at once.
 #pragma once
 
 namespace vae {

@@ -20,6 +20,24 @@ std::filesystem::path create_run_dir(const std::string& out, const std::string& 
 std::filesystem::path update_latest_link(const std::filesystem::path& run_dir,
                                          const std::filesystem::path& runs_root = "runs");
 
+// One process per run folder: an advisory lock (flock) on <run_dir>/.lock, taken before anything
+// of the run is read or written and held while the object lives; the kernel releases it when the
+// process ends, however it ends. The holder's pid is written into the file. A second process gets
+// a ConfigError naming the folder and the pid that holds it.
+class RunLock {
+ public:
+  explicit RunLock(const std::filesystem::path& run_dir);
+  ~RunLock();
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Whether a live process holds the RunLock of run_dir (false when none, or no lock file).
+bool run_is_locked(const std::filesystem::path& run_dir);
+
 // The newest run's last checkpoint: runs/latest/checkpoints/last.pt, else the most recently
 // written runs/*/checkpoints/last.pt. Throws CheckpointError with a hint when there is none.
 std::filesystem::path latest_checkpoint(const std::filesystem::path& runs_root = "runs");

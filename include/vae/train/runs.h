@@ -13,11 +13,11 @@
 namespace vae {
 
 enum class RunState {
-  Running,      // written at an epoch end with more to do (only ever seen in a checkpoint)
+  Running,      // a process holds the run's lock: training now (a checkpoint says so at epoch ends)
   Finished,     // reached train.epochs, train.max_steps or an early stop
   Interrupted,  // stopped by SIGINT/SIGTERM with its state saved; resume it
   Failed,       // stopped by an error (train.log ends with it); its last good checkpoint is kept
-  Incomplete,   // no end recorded: killed (kill -9, power), or still training
+  Incomplete,   // no end recorded and no process on it: killed (kill -9, power loss)
   Empty,        // no checkpoint yet
 };
 std::string to_string(RunState state);

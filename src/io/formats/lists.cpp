@@ -54,6 +54,9 @@ bool split_two_fields(const std::string& line, bool comma_separated, std::string
 std::vector<std::pair<std::string, int>> read_celeba_partition(const std::string& path) {
   std::error_code error;
   if (fs::is_directory(path, error)) throw IoError(path + ": is a folder, expected a file");
+  if (fs::exists(path, error) && !fs::is_regular_file(path, error)) {
+    throw IoError(path + ": not a regular file (a FIFO, socket or device); give the file itself");
+  }
   std::ifstream in(path);
   if (!in) {
     throw IoError(path + ": cannot open (" +
