@@ -285,6 +285,8 @@ TEST_P(CliBadInput, ExitsTwoWithOneLineNamingTheProblem) {
   EXPECT_EQ(error_lines(result.err), 1u) << result.err;
   EXPECT_NE(result.err.find(GetParam().expected), std::string::npos) << result.err;
   EXPECT_FALSE(fs::exists(dir / "runs" / "tiny")) << "a failed start must not create a run";
+  EXPECT_FALSE(fs::exists(dir / ".." / "outside")) << "a run name left runs/";
+  EXPECT_LT(result.err.size(), 4000u) << "the error line is bounded";
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -301,7 +303,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"UnknownDevice", {"train", "--config", "tiny.json", "--device", "tpu"}, "", "unknown device 'tpu'"},
         BadInput{"NoConfig", {"train"}, "", "--config"},
         BadInput{"UnknownOption", {"train", "--config", "tiny.json", "--bogus"}, "", "--bogus"},
-        BadInput{"UnknownCommand", {"frobnicate"}, "", "unknown command 'frobnicate'"}),
+        BadInput{"UnknownCommand", {"frobnicate"}, "", "unknown command 'frobnicate'"},
+        BadInput{"RepeatedKey", {"train", "--config", "bad.json"}, R"({"train": {"epochs": 1}, "train": {"seed": 2}})",
+                 "key train appears twice in one object"},
+        BadInput{"HugeNumber", {"train", "--config", "bad.json"}, R"({"optim": {"lr": 1e400}})", "bad.json: malformed JSON"},
+        BadInput{"RunNameLeavesRuns", {"train", "--config", "tiny.json", "--set", "name=../../outside"}, "",
+                 "is not a run name"},
+        // A control byte and a huge key in the message: the error stays one bounded, printable line.
+        BadInput{"ControlBytesAndAHugeKey", {"train", "--config", "tiny.json", "--set", "a\x01" + std::string(100000, 'k') + "=1"}, "",
+                 "unknown key 'a?kkkk"}),
     [](const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; });
 
 TEST(Cli, CudaRequestWithoutCudaIsAConfigError) {
@@ -609,6 +619,28 @@ TEST(Cli, ASecondProcessOnARunIsRefusedAndSighupSavesTheRun) {
   EXPECT_EQ(saved.meta().metrics.value("state", ""), "interrupted");
   // The lock went with the process: the run resumes.
   EXPECT_EQ(vae_run(dir, {"train", "--resume", "run", "--set", "train.max_steps=" + std::to_string(saved.meta().step + 1)}).code, 0);
+}
+
+// Deleting the run folder under a training run stops it with one line and exit 1, instead of
+// training on into files that no longer exist.
+TEST(Cli, DeletingTheRunFolderStopsTraining) {
+  const fs::path dir = fresh_dir("deleted_run");
+  write_tiny_config(dir);
+  const pid_t pid = spawn_vae(dir, {"train", "--config", "tiny.json", "--set", "data.train_size=200000", "--set",
+                                    "train.log_every=1", "--out", "run"});
+  ASSERT_GT(pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline &&
+         !(fs::exists(dir / "run" / "metrics.csv") && metric_rows(dir / "run").size() >= 2)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  fs::remove_all(dir / "run");
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const std::string err = read_bytes(dir / ".stderr");
+  EXPECT_NE(err.find("the run folder (or its checkpoints/) was removed while training"), std::string::npos) << err;
 }
 
 TEST(Cli, InterruptSavesStateAndResumeContinues) {

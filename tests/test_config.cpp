@@ -318,4 +318,25 @@ TEST(Config, RunNameIsOnePathComponent) {
   EXPECT_NO_THROW(vae::config_from_json(resolved));
 }
 
+// A key given twice in one object would silently keep the last: refused, naming the key; a number
+// beyond double's range is malformed JSON, not a raw library error.
+TEST(Config, RepeatedKeysAndHugeNumbersAreRefused) {
+  const auto twice = write_temp_config("twice", R"({"train": {"epochs": 2}, "train": {"seed": 3}})");
+  EXPECT_NE(config_error([&] { vae::load_config_json(twice, {}); }).find("key train appears twice in one object"),
+            std::string::npos);
+  const auto nested = write_temp_config("nested", R"({"train": {"epochs": 2, "seed": 1, "epochs": 3}})");
+  EXPECT_NE(config_error([&] { vae::load_config_json(nested, {}); }).find("key train.epochs appears twice"),
+            std::string::npos);
+  const auto siblings = write_temp_config("siblings", R"({"train": {"epochs": 2}, "optim": {"lr": 0.1}, "data": {"flip": true}})");
+  EXPECT_NO_THROW(vae::load_config_json(siblings, {}));
+  auto resolved = vae::default_config_json();
+  EXPECT_NE(config_error([&] { vae::apply_override(resolved, "name=caf\xe9"); })
+                .find("--set name: the value is not valid UTF-8 text"),
+            std::string::npos);
+  const auto huge = write_temp_config("huge", R"({"optim": {"lr": 1e400}})");
+  const std::string message = config_error([&] { vae::load_config_json(huge, {}); });
+  EXPECT_NE(message.find("malformed JSON"), std::string::npos) << message;
+  EXPECT_NE(message.find("1e400"), std::string::npos) << message;
+}
+
 }  // namespace

@@ -864,4 +864,69 @@ TEST(Formats, AFifoInPlaceOfADataFileIsRefusedAtOnce) {
   }
 }
 
+// Writing a file never replaces what is not a regular file: a folder, a FIFO or a device (through
+// a link too) is refused and left as it was; a link to a regular file is written through.
+TEST(Formats, WritesGoThroughLinksToFilesAndNeverReplaceOtherThings) {
+  ScratchFolder dir;
+  const fs::path folder = dir.path() / "out.png";
+  fs::create_directories(folder);
+  const fs::path fifo = dir.path() / "pipe.png";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const fs::path to_device = dir.path() / "stdout.png";
+  fs::create_symlink("/dev/null", to_device);
+  const fs::path dangling = dir.path() / "dangling.png";
+  fs::create_symlink(dir.path() / "nowhere" / "x.png", dangling);
+  const std::string bytes = "new bytes";
+  const std::vector<std::pair<fs::path, std::string>> refused = {
+      {folder, "is a folder, not a file"}, {fifo, "is a FIFO, not a file"},
+      {to_device, "is a link to something that is not a regular file"}, {dangling, "is a symbolic link to nothing"}};
+  for (const auto& [path, expected] : refused) {
+    try {
+      vae::write_file_atomically(path.string(), bytes.data(), bytes.size());
+      FAIL() << path << " was written";
+    } catch (const vae::IoError& error) {
+      EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
+    }
+  }
+  EXPECT_TRUE(fs::is_directory(folder));
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_TRUE(fs::is_symlink(to_device));
+  EXPECT_TRUE(fs::is_symlink(dangling));
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << "left behind: " << entry.path();
+  }
+  // A link to a regular file: the file gets the bytes, the link stays a link.
+  const fs::path real = dir.path() / "real.png";
+  std::ofstream(real) << "old";
+  const fs::path link = dir.path() / "link.png";
+  fs::create_symlink(real, link);
+  vae::write_file_atomically(link.string(), bytes.data(), bytes.size());
+  EXPECT_TRUE(fs::is_symlink(link));
+  std::ifstream in(real);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, bytes);
+}
+
+// A partition list names files inside the image folder: a name that leaves it (absolute, '..') is
+// refused naming the line; an editor's byte order mark before the first name is dropped.
+TEST(Formats, PartitionListsStayInsideTheDatasetAndLoseABom) {
+  ScratchFolder dir;
+  const std::string list = dir.file("list_eval_partition.txt");
+  std::ofstream(list) << "\xEF\xBB\xBF" "000001.jpg 0\n000002.jpg 2\n";
+  const auto entries = vae::read_celeba_partition(list);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].first, "000001.jpg");
+  for (const std::string bad : {"../../etc/passwd 0", "/etc/passwd 1", "a/../../b.jpg 2"}) {
+    std::ofstream(list, std::ios::trunc) << "000001.jpg 0\n" << bad << "\n";
+    try {
+      vae::read_celeba_partition(list);
+      FAIL() << bad << " accepted";
+    } catch (const vae::DataError& error) {
+      EXPECT_NE(std::string(error.what()).find("list_eval_partition.txt:2: "), std::string::npos) << error.what();
+      EXPECT_NE(std::string(error.what()).find("is not a file name inside the image folder"), std::string::npos)
+          << error.what();
+    }
+  }
+}
+
 }  // namespace

@@ -4,6 +4,8 @@
 // apply_run_options (the checks of --set), and the sweep planner.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,7 @@
 #include "vae/model/model.h"
 #include "vae/train/best_checkpoints.h"
 #include "vae/train/optimizer.h"
+#include "vae/train/run_dir.h"
 #include "vae/train/sweep.h"
 #include "vae/train/train_step.h"
 #include "vae/train/trainer.h"
@@ -276,6 +279,27 @@ TEST(Trainer, AKlThatRunsAwayIsWarnedAbout) {
   EXPECT_EQ(vae::kl_runaway_warning(5000.0, 128, 1), "");  // 39 nats per dimension: a model, not a runaway
   EXPECT_NE(vae::kl_runaway_warning(1001.0 * 8, 8, 1), "");
   EXPECT_EQ(vae::kl_runaway_warning(std::nan(""), 8, 1), "");  // non-finite losses have their own stop
+}
+
+// Temporary files a killed process of the run left behind are removed at resume; other files,
+// this process's own and anything deeper than the run's own subfolders are kept.
+TEST(RunDir, StaleTemporariesOfTheRunAreRemoved) {
+  const fs::path dir = scratch_dir("train_step", "stale");
+  fs::create_directories(dir / "checkpoints");
+  fs::create_directories(dir / "tb" / "deep");
+  const std::string own = ".tmp." + std::to_string(::getpid());
+  for (const fs::path& path : {dir / "checkpoints" / "last.pt.tmp.4194301", dir / "curves.png.tmp.17",
+                               dir / "notes.tmp.txt", dir / ("metrics.csv" + own), dir / "tb" / "deep" / "x.tmp.5",
+                               dir / "checkpoints" / "best.pt"}) {
+    std::ofstream(path) << "x";
+  }
+  EXPECT_EQ(vae::remove_stale_temporaries(dir), 2);
+  EXPECT_FALSE(fs::exists(dir / "checkpoints" / "last.pt.tmp.4194301"));
+  EXPECT_FALSE(fs::exists(dir / "curves.png.tmp.17"));
+  EXPECT_TRUE(fs::exists(dir / "notes.tmp.txt"));
+  EXPECT_TRUE(fs::exists(dir / ("metrics.csv" + own)));
+  EXPECT_TRUE(fs::exists(dir / "tb" / "deep" / "x.tmp.5"));
+  EXPECT_TRUE(fs::exists(dir / "checkpoints" / "best.pt"));
 }
 
 }  // namespace

@@ -48,8 +48,40 @@ void sync_path(const fs::path& path, bool directory) {
 }
 }  // namespace
 
+namespace {
+
+// Where a write to `target` lands: the target itself, or the regular file a symbolic link names
+// (written through, so the link stays). Anything that is not a regular file is refused: a rename
+// over a directory, FIFO, socket or device node (`--out /dev/stdout` as root) would replace it.
+fs::path writable_target(const fs::path& target) {
+  std::error_code error;
+  const fs::file_status own = fs::symlink_status(target, error);
+  if (!fs::exists(own)) return target;
+  if (fs::is_symlink(own)) {
+    const fs::file_status pointed = fs::status(target, error);
+    if (!fs::exists(pointed)) {
+      throw IoError(target.string() + ": is a symbolic link to nothing (" + fs::read_symlink(target, error).string() +
+                    "); remove it or give another path");
+    }
+    if (!fs::is_regular_file(pointed)) {
+      throw IoError(target.string() + ": is a link to something that is not a regular file (a folder, FIFO or "
+                    "device); vae only writes files: give a file path");
+    }
+    return fs::canonical(target, error);
+  }
+  if (!fs::is_regular_file(own)) {
+    const char* kind = fs::is_directory(own) ? "a folder" : fs::is_fifo(own) ? "a FIFO"
+                       : fs::is_socket(own) ? "a socket" : "a device or other special file";
+    throw IoError(target.string() + ": is " + kind + ", not a file; vae replaces only regular files: give a "
+                  "file path");
+  }
+  return target;
+}
+
+}  // namespace
+
 fs::path temporary_path_for(const fs::path& target) {
-  return fs::path(target.string() + ".tmp." + std::to_string(::getpid()));
+  return fs::path(writable_target(target).string() + ".tmp." + std::to_string(::getpid()));
 }
 
 void ensure_directory(const fs::path& folder) {
@@ -64,13 +96,20 @@ void ensure_directory(const fs::path& folder) {
 void commit_file(const fs::path& temporary, const fs::path& target) {
   sync_path(temporary, /*directory=*/false);
   std::error_code error;
-  fs::rename(temporary, target, error);
+  fs::path destination;
+  try {
+    destination = writable_target(target);  // checked again: the path may have changed meanwhile
+  } catch (const IoError&) {
+    fs::remove(temporary, error);
+    throw;
+  }
+  fs::rename(temporary, destination, error);
   if (error) {
     fs::remove(temporary, error);
     throw IoError(target.string() + ": cannot move the finished file into place (" +
                   error.message() + ")");
   }
-  sync_path(target.parent_path().empty() ? fs::path(".") : target.parent_path(), true);
+  sync_path(destination.parent_path().empty() ? fs::path(".") : destination.parent_path(), true);
 }
 
 void write_file_atomically(const std::string& path, const void* data, size_t size) {

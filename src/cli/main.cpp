@@ -3,6 +3,7 @@
 // 128 + signal when a run was stopped by SIGINT/SIGTERM after saving its state).
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -24,9 +25,25 @@ __attribute__((section(".preinit_array"), used)) static void (*const vae_preinit
 #endif
 
 namespace {
+// The error line as shown: one line, printable, and bounded, however much of a damaged input the
+// message quotes (line breaks become spaces, other control bytes and NULs '?', at most 2,000
+// characters).
+std::string one_line(const std::string& message) {
+  constexpr size_t kMaxShown = 2000;
+  std::string shown = message.substr(0, kMaxShown);
+  for (char& c : shown) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n' || c == '\t' || c == '\r') c = ' ';
+    else if (byte < 0x20 || byte == 0x7f) c = '?';
+  }
+  if (message.size() > kMaxShown) shown += "... (" + std::to_string(message.size() - kMaxShown) + " more characters)";
+  return shown;
+}
+
 int fail(const std::string& message, int code) {
-  vae::log_error_to_files(message);
-  std::fprintf(stderr, "vae: error: %s\n", message.c_str());
+  const std::string shown = one_line(message);
+  vae::log_error_to_files(shown);
+  std::fprintf(stderr, "vae: error: %s\n", shown.c_str());
   return code;
 }
 }  // namespace

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -569,6 +570,15 @@ void apply_override(json& resolved, const std::string& assignment, const std::st
   json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
   // Strings may be given bare (--set data.dataset=shapes); anything unparsable is taken as text.
   if (value.is_discarded() || (spec->kind == Kind::String && !value.is_string())) value = text;
+  // JSON text is UTF-8: a value that is not (a mistyped byte on the command line) could not be
+  // written into the run's config.json later.
+  if (value.is_string()) {
+    try {
+      (void)value.dump();
+    } catch (const json::type_error&) {
+      throw ConfigError(source + " " + key + ": the value is not valid UTF-8 text; retype it");
+    }
+  }
   check_value(*spec, value, source);
   set_at(resolved, key, value);
   const auto& paths = path_keys();
@@ -589,8 +599,35 @@ json load_config_json(const std::string& path, const std::vector<std::string>& o
   buffer << file.rdbuf();
   const std::string text = buffer.str();
   json document;
+  // JSON objects may repeat a key and parsers keep the last one silently; a config that does
+  // ({"train": {...}, "train": {...}}) loses settings, so a repeated key is refused.
+  std::vector<std::set<std::string>> keys_seen;  // one set per open object
+  std::vector<std::string> key_path;             // the key of each open object's current member
+  std::string repeated;
+  const json::parser_callback_t check_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      keys_seen.emplace_back();
+    } else if (event == json::parse_event_t::object_end && !keys_seen.empty()) {
+      keys_seen.pop_back();
+      if (!key_path.empty() && key_path.size() > keys_seen.size()) key_path.pop_back();
+    } else if (event == json::parse_event_t::key && !keys_seen.empty()) {
+      const std::string key = parsed.get<std::string>();
+      key_path.resize(keys_seen.size());
+      key_path.back() = key;
+      if (!keys_seen.back().insert(key).second && repeated.empty()) {
+        for (const auto& part : key_path) repeated += (repeated.empty() ? "" : ".") + part;
+      }
+    }
+    return true;
+  };
   try {
-    document = json::parse(text);
+    document = json::parse(text, check_keys);
+  } catch (const json::out_of_range& error) {
+    // A number beyond double's range (1e400) is malformed input too.
+    std::string detail = error.what();
+    const auto bracket = detail.find("] ");
+    if (bracket != std::string::npos) detail = detail.substr(bracket + 2);
+    throw ConfigError(path + ": malformed JSON: " + detail + "; numbers must fit a double (about 1.8e308)");
   } catch (const json::parse_error& error) {
     const auto [line, column] = line_and_column(text, error.byte == 0 ? 0 : error.byte - 1);
     std::string detail = error.what();
@@ -598,6 +635,10 @@ json load_config_json(const std::string& path, const std::vector<std::string>& o
     if (colon != std::string::npos) detail = detail.substr(colon + 2);
     throw ConfigError(path + ":" + std::to_string(line) + ":" + std::to_string(column) +
                       ": malformed JSON: " + detail);
+  }
+  if (!repeated.empty()) {
+    throw ConfigError(path + ": key " + repeated + " appears twice in one object; JSON would keep only the "
+                      "last, so merge the two into one");
   }
   json resolved = resolve_config_json(document, path);
   for (const auto& key : path_keys()) anchor_path(resolved, key, std::filesystem::path(path).parent_path());

@@ -90,6 +90,24 @@ RunLock::~RunLock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the lock
 }
 
+int64_t remove_stale_temporaries(const fs::path& run_dir) {
+  const std::string own = ".tmp." + std::to_string(::getpid());
+  int64_t removed = 0;
+  std::error_code error;
+  for (fs::recursive_directory_iterator it(run_dir, error), end; !error && it != end; it.increment(error)) {
+    if (it.depth() >= 1) it.disable_recursion_pending();  // the run folder and its own subfolders only
+    if (!it->is_regular_file(error)) continue;
+    const std::string name = it->path().filename().string();
+    const size_t mark = name.rfind(".tmp.");
+    if (mark == std::string::npos || mark + 5 == name.size()) continue;
+    if (name.find_first_not_of("0123456789", mark + 5) != std::string::npos) continue;
+    if (name.compare(mark, std::string::npos, own) == 0) continue;
+    std::error_code ignored;
+    if (fs::remove(it->path(), ignored)) ++removed;
+  }
+  return removed;
+}
+
 bool run_is_locked(const fs::path& run_dir) {
   const int fd = ::open((run_dir / ".lock").c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;

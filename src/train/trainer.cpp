@@ -103,6 +103,7 @@ class Trainer {
   void log_progress(int64_t epoch, int64_t batch);
   [[noreturn]] void stop_for_signal(int signal_number, const std::string& where);
   void warn_if_kl_runs_away(double kl, int64_t epoch);  // once per run
+  void check_run_folder() const;  // IoError when the run folder was deleted under the run
   bool kl_warned_ = false;
   std::unique_ptr<RunLock> lock_;  // one process per run folder, for the trainer's life
   std::string last_good_checkpoint() const {
@@ -161,6 +162,9 @@ Trainer::Trainer(const TrainOptions& options)
     const fs::path checkpoint = checkpoint_for_resume(options.resume);
     run_dir_ = run_dir_of_checkpoint(checkpoint);
     lock_ = std::make_unique<RunLock>(run_dir_);  // before the checkpoint is read
+    if (const int64_t stale = remove_stale_temporaries(run_dir_)) {
+      spdlog::info("removed {} temporary file(s) left by an earlier process of this run", stale);
+    }
     CheckpointReader reader(checkpoint.string());
     reader.load_weights(model_);
     model_->to(device_);
@@ -271,6 +275,7 @@ void Trainer::log_progress(int64_t epoch, int64_t batch) {
                                        format_terms(mean), rate, format_duration(eta));
   bar_.update(line, double(meta_.step) / double(planned_));
   if (log_now) {
+    check_run_folder();
     log_->train({epoch + 1, meta_.step, "train", mean, lr_, rate, run_seconds(),
                  kl_weight_},
                 window_.mean_grad_norm());
@@ -348,7 +353,18 @@ void Trainer::warn_if_kl_runs_away(double kl, int64_t epoch) {
   spdlog::warn("{}", warning);
 }
 
+void Trainer::check_run_folder() const {
+  // Open files keep working after their folder is deleted, so nothing else would notice that the
+  // config, metrics and checkpoints of this run are gone.
+  std::error_code error;
+  if (!fs::is_directory(run_dir_ / "checkpoints", error)) {
+    throw IoError(run_dir_.string() + ": the run folder (or its checkpoints/) was removed while training, at step " +
+                  std::to_string(meta_.step) + "; nothing more of this run can be kept, so training stops");
+  }
+}
+
 bool Trainer::end_epoch(int64_t epoch, TrainSummary& summary) {
+  check_run_folder();
   // Validation, pictures and checkpoints at the end of every epoch (and at max_steps).
   const LossTerms val_terms = validate();
   summary.final_validation = to_json(val_terms);

@@ -2,6 +2,7 @@
 // checkpoints/, samples/ and reconstructions/; runs/latest points at the newest run.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -34,6 +35,11 @@ class RunLock {
  private:
   int fd_ = -1;
 };
+
+// Removes the temporary files (`*.tmp.<pid>`) that a process of this run left in run_dir and its
+// subfolders when it was killed mid-write; call it while holding the run's RunLock, so that no
+// other process can be writing them. Returns how many were removed.
+int64_t remove_stale_temporaries(const std::filesystem::path& run_dir);
 
 // Whether a live process holds the RunLock of run_dir (false when none, or no lock file).
 bool run_is_locked(const std::filesystem::path& run_dir);

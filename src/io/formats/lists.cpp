@@ -69,6 +69,8 @@ std::vector<std::pair<std::string, int>> read_celeba_partition(const std::string
   bool first_content_line = true;
   for (int64_t line_number = 1; std::getline(in, line); ++line_number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    // A UTF-8 byte order mark (an editor's) would stick to the first file name.
+    if (line_number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     if (first_content_line) {
       first_content_line = false;
@@ -86,6 +88,17 @@ std::vector<std::pair<std::string, int>> read_celeba_partition(const std::string
     }
     if (value != "0" && value != "1" && value != "2") {
       throw DataError(where + "partition '" + value + "' must be 0 (train), 1 (valid) or 2 (test)");
+    }
+    // The list names files inside the dataset's image folder: never a path that leaves it.
+    const fs::path named(name);
+    const bool escapes = named.is_absolute() || std::any_of(named.begin(), named.end(), [](const fs::path& part) {
+      return part == "..";
+    });
+    if (escapes || name.find('\0') != std::string::npos) {
+      std::string shown = name.substr(0, 80) + (name.size() > 80 ? "..." : "");
+      for (char& c : shown) c = std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+      throw DataError(where + "'" + shown + "' is not a file name inside the image folder (absolute paths and '..' "
+                      "are refused); the list is damaged or not CelebA's");
     }
     entries.emplace_back(name, value[0] - '0');
   }
