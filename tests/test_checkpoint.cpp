@@ -1,6 +1,8 @@
 // Checkpoints: round trip of weights, optimizer state, metadata and RNG; damaged files.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -177,6 +179,70 @@ TEST(Checkpoint, StoresTheDeviceItWasWrittenOn) {
   vae::CheckpointReader reader(path);
   EXPECT_EQ(reader.meta().device, "cpu");
   EXPECT_TRUE(reader.restore_rng(torch::kCPU));
+}
+
+// A damaged or crafted checkpoint is refused, naming the file and the tensor, before any of its
+// values is used: weights that do not fit the stored config, NaN weights, bytes changed after
+// writing (the zip's CRC-32), and a tensor record shorter than its storage declares (LibTorch 1.13
+// would read past it).
+TEST(Checkpoint, DamagedOrCraftedWeightsAreRefusedNamingTheTensor) {
+  const auto config_json = small_config();
+  const vae::Config config = vae::config_from_json(config_json);
+  auto expect_refused = [](const fs::path& path, const std::string& expected) {
+    try {
+      vae::CheckpointReader reader(path.string());
+      reader.load_model(torch::kCPU);
+      FAIL() << path << " was loaded";
+    } catch (const vae::CheckpointError& error) {
+      EXPECT_NE(std::string(error.what()).find(path.string()), std::string::npos) << error.what();
+      EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
+    }
+  };
+  // Weights of a latent-5 model under a config that builds latent 3.
+  auto wider = config_json;
+  vae::apply_override(wider, "model.latent_dim=5");
+  vae::VAE other(vae::ModelOptions::from_config(vae::config_from_json(wider)));
+  vae::CheckpointMeta meta;
+  meta.config = config_json;
+  const auto mismatched = temp_dir() / "mismatched.pt";
+  vae::save_checkpoint(mismatched.string(), meta, other, nullptr);
+  expect_refused(mismatched, "but the stored config builds [3");
+
+  vae::VAE model(vae::ModelOptions::from_config(config));
+  {
+    torch::NoGradGuard no_grad;
+    model->parameters()[1].view(-1)[0] = std::nan("");
+  }
+  const auto with_nan = temp_dir() / "nan.pt";
+  vae::save_checkpoint(with_nan.string(), meta, model, nullptr);
+  expect_refused(with_nan, "holds NaN or infinite values");
+
+  vae::VAE good_model(vae::ModelOptions::from_config(config));
+  const auto good = temp_dir() / "intact.pt";
+  vae::save_checkpoint(good.string(), meta, good_model, nullptr);
+  EXPECT_NO_THROW(vae::CheckpointReader(good.string()).load_model(torch::kCPU));
+  // One byte of the first weight flipped in the file.
+  std::ifstream in(good, std::ios::binary);
+  std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const torch::Tensor first = good_model->parameters()[0].contiguous();
+  const std::string weight(static_cast<const char*>(first.data_ptr()), size_t(first.numel()) * 4);
+  const size_t at = bytes.find(weight);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 5] = char(bytes[at + 5] ^ 0x40);
+  const auto flipped = temp_dir() / "flipped.pt";
+  std::ofstream(flipped, std::ios::binary) << bytes;
+  expect_refused(flipped, "fails its CRC-32 check");
+
+  // A record cut short behind fresh CRCs (made with Python's zipfile where it is installed).
+  if (std::system("/usr/bin/python3 -c 'import zipfile' >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "no /usr/bin/python3 to craft the short record";
+  }
+  const auto short_record = temp_dir() / "short.pt";
+  const std::string command = "/usr/bin/python3 " + std::string(VAE_TEST_SOURCE_DIR) + "/tests/craft_checkpoint.py '" +
+                              good.string() + "' '" + short_record.string() + "' 0 4";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  expect_refused(short_record, "tensor storage data/0 declares");
+  expect_refused(short_record, "but its record holds 4 bytes");
 }
 
 }  // namespace

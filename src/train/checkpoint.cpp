@@ -7,6 +7,7 @@
 #include "vae/config/config.h"
 #include "vae/base/errors.h"
 #include "vae/base/fs.h"
+#include "vae/io/torch_archive.h"
 #include "vae/tensor/device.h"
 
 namespace vae {
@@ -80,6 +81,9 @@ CheckpointReader::CheckpointReader(const std::string& path)
     throw CheckpointError(path + ": checkpoint not found; give --ckpt a file written by vae train "
                           "(runs/<name>/checkpoints/last.pt)");
   }
+  // The zip and the tensor records are checked first: LibTorch trusts the sizes that the file
+  // declares and would read past a record that is shorter.
+  check_torch_archive(path);
   try {
     archive_->load_from(path, torch::Device(torch::kCPU));  // whatever device wrote it
   } catch (const c10::Error&) {
@@ -121,19 +125,84 @@ CheckpointReader::CheckpointReader(const std::string& path)
   }
 }
 
+namespace {
+
+std::string shape_text(c10::IntArrayRef sizes) {
+  std::string text = "[";
+  for (size_t i = 0; i < sizes.size(); ++i) text += (i ? ", " : "") + std::to_string(sizes[i]);
+  return text + "]";
+}
+
+// Every named parameter and buffer of `model` (what load() fills in).
+std::vector<std::pair<std::string, torch::Tensor>> named_tensors(VAE& model) {
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (const auto& item : model->named_parameters()) tensors.emplace_back(item.key(), item.value());
+  for (const auto& item : model->named_buffers()) tensors.emplace_back(item.key(), item.value());
+  return tensors;
+}
+
+// The bytes a strided view reads from its storage: (offset + the farthest element + 1) elements.
+int64_t bytes_read(const torch::Tensor& tensor) {
+  if (tensor.numel() == 0) return 0;
+  int64_t last = tensor.storage_offset();
+  for (int64_t d = 0; d < tensor.dim(); ++d) last += (tensor.size(d) - 1) * tensor.stride(d);
+  return (last + 1) * int64_t(tensor.element_size());
+}
+
+}  // namespace
+
 void CheckpointReader::load_weights(VAE& model) {
+  // What the stored config builds, before the file's tensors replace it: every stored tensor must
+  // have exactly this shape and type, lie inside the bytes its record holds, and be finite, before
+  // any of its values is read (a crafted or damaged file otherwise reads out of bounds or loads
+  // garbage silently).
+  std::vector<std::pair<std::string, std::pair<std::vector<int64_t>, c10::ScalarType>>> expected;
+  for (const auto& [name, tensor] : named_tensors(model)) {
+    expected.emplace_back(name, std::make_pair(tensor.sizes().vec(), tensor.scalar_type()));
+  }
   try {
     torch::serialize::InputArchive model_archive;
     archive_->read("model", model_archive);
     model->load(model_archive);
-    // Module::load makes parameters share storage with the archive's tensors: give the model its
-    // own copies, so that two models loaded from one reader never alias each other.
-    torch::NoGradGuard no_grad;
-    for (auto& parameter : model->parameters()) parameter.set_data(parameter.data().clone());
-    for (auto& buffer : model->buffers()) buffer.set_data(buffer.data().clone());
   } catch (const c10::Error& error) {
     throw CheckpointError(path_ + ": weights do not match the stored config (" +
                           error.what_without_backtrace() + ")");
+  }
+  const auto loaded = named_tensors(model);
+  if (loaded.size() != expected.size()) {
+    throw CheckpointError(path_ + ": the weights hold " + std::to_string(loaded.size()) + " tensors, the stored config builds " +
+                          std::to_string(expected.size()) + "; the checkpoint is damaged or was edited");
+  }
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    const auto& [name, tensor] = loaded[i];
+    const auto& [sizes, type] = expected[i].second;
+    if (tensor.sizes().vec() != sizes) {
+      throw CheckpointError(path_ + ": tensor " + name + " has shape " + shape_text(tensor.sizes()) +
+                            " but the stored config builds " + shape_text(sizes) +
+                            "; the checkpoint is damaged or was edited");
+    }
+    if (tensor.scalar_type() != type) {
+      throw CheckpointError(path_ + ": tensor " + name + " is " + std::string(c10::toString(tensor.scalar_type())) +
+                            ", expected " + c10::toString(type) + "; the checkpoint is damaged or was edited");
+    }
+    const int64_t held = int64_t(tensor.storage().nbytes());
+    bool negative_stride = false;
+    for (int64_t d = 0; d < tensor.dim(); ++d) negative_stride = negative_stride || tensor.stride(d) < 0;
+    if (negative_stride || tensor.storage_offset() < 0 || bytes_read(tensor) > held) {
+      throw CheckpointError(path_ + ": tensor " + name + " declares " + std::to_string(bytes_read(tensor)) +
+                            " bytes but its record holds " + std::to_string(held) + "; the file is damaged");
+    }
+  }
+  // Module::load makes parameters share storage with the archive's tensors: give the model its
+  // own copies, so that two models loaded from one reader never alias each other.
+  torch::NoGradGuard no_grad;
+  for (auto& parameter : model->parameters()) parameter.set_data(parameter.data().clone());
+  for (auto& buffer : model->buffers()) buffer.set_data(buffer.data().clone());
+  for (const auto& [name, tensor] : named_tensors(model)) {
+    if (tensor.is_floating_point() && !torch::isfinite(tensor).all().item<bool>()) {
+      throw CheckpointError(path_ + ": tensor " + name + " holds NaN or infinite values; the checkpoint is damaged "
+                            "(or saved from a diverged run): use an earlier one, e.g. best.pt");
+    }
   }
 }
 
