@@ -643,6 +643,52 @@ TEST(Cli, DeletingTheRunFolderStopsTraining) {
   EXPECT_NE(err.find("the run folder (or its checkpoints/) was removed while training"), std::string::npos) << err;
 }
 
+// A full disk at several fill levels (start-up, the first rows, at checkpoint time) on a small
+// tmpfs: one error line, exit 1, no temporary file left, every checkpoint already there still
+// loads; after space is freed the run resumes (or, with no checkpoint yet, starts) and finishes.
+TEST(Cli, AFullDiskIsAnIoErrorAndTheRunContinuesOnceSpaceIsFreed) {
+  const fs::path dir = fresh_dir("full_disk");
+  write_tiny_config(dir);
+  const fs::path disk = dir / "disk";
+  fs::create_directories(disk);
+  if (std::system(("mount -t tmpfs -o size=2m tmpfs '" + disk.string() + "' 2>/dev/null").c_str()) != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root and mount rights)";
+  }
+  struct Unmount {
+    fs::path path;
+    ~Unmount() { (void)std::system(("umount -l '" + path.string() + "'").c_str()); }
+  } unmount{disk};
+  for (const int free_kb : {30, 60, 120, 200}) {
+    SCOPED_TRACE(std::to_string(free_kb) + " KB free");
+    std::error_code ignored;
+    for (const auto& entry : fs::directory_iterator(disk)) fs::remove_all(entry.path(), ignored);
+    {
+      std::ofstream filler(disk / "filler", std::ios::binary);
+      const std::string block(1024, '\0');
+      for (int k = 0; k < 2048 - free_kb; ++k) filler << block;
+    }
+    const Result full = vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.epochs=3", "--out", (disk / "run").string()});
+    EXPECT_EQ(full.code, 1) << full.err;
+    EXPECT_EQ(error_lines(full.err), 1u) << full.err;
+    EXPECT_NE(full.err.find("No space left on device"), std::string::npos) << full.err;
+    for (const auto& entry : fs::recursive_directory_iterator(disk)) {
+      EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << "left behind: " << entry.path();
+    }
+    for (const char* name : {"last.pt", "best.pt"}) {
+      const fs::path checkpoint = disk / "run" / "checkpoints" / name;
+      if (fs::exists(checkpoint)) EXPECT_NO_THROW(vae::CheckpointReader(checkpoint.string()).load_model(torch::kCPU)) << name;
+    }
+    fs::remove(disk / "filler");
+    const bool saved = fs::exists(disk / "run" / "checkpoints" / "last.pt");
+    if (!saved) fs::remove_all(disk / "run", ignored);
+    const Result again = saved ? vae_run(dir, {"train", "--resume", (disk / "run").string()})
+                               : vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.epochs=3", "--out",
+                                               (disk / "run").string()});
+    ASSERT_EQ(again.code, 0) << again.err;
+    EXPECT_EQ(vae::CheckpointReader((disk / "run" / "checkpoints" / "last.pt").string()).meta().epoch, 3);
+  }
+}
+
 TEST(Cli, InterruptSavesStateAndResumeContinues) {
   const fs::path dir = fresh_dir("sigint");
   write_tiny_config(dir);

@@ -929,4 +929,24 @@ TEST(Formats, PartitionListsStayInsideTheDatasetAndLoseABom) {
   }
 }
 
+// A gzip bomb in place of an MNIST file: its IDX header declares 10 images of 28 x 28, and 64 MB
+// of zeros follow. Inflating stops as soon as more comes out than the header declares.
+TEST(Formats, AGzipBombStopsAtTheSizeItsHeaderDeclares) {
+  ScratchFolder dir;
+  Bytes plain;
+  append_be32(&plain, 0x00000803);
+  append_be32(&plain, 10);
+  append_be32(&plain, 28);
+  append_be32(&plain, 28);
+  plain.resize(plain.size() + (size_t(64) << 20), 0);
+  write_bytes(dir.file("train-images-idx3-ubyte.gz"), gzip_bytes(plain));
+  try {
+    vae::read_idx_images(dir.file("train-images-idx3-ubyte.gz"));
+    FAIL() << "the bomb was read";
+  } catch (const vae::DataError& error) {
+    EXPECT_NE(std::string(error.what()).find("inflates to more than the 7856 bytes its IDX header declares"),
+              std::string::npos) << error.what();
+  }
+}
+
 }  // namespace

@@ -17,6 +17,15 @@ void init_logging() {
       "vae", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   logger->set_pattern("[%H:%M:%S] %^%l%$ %v");
   logger->flush_on(spdlog::level::info);
+  // A log file that cannot be written (a full disk) must not end the run or flood stderr: said
+  // once; the writes that matter (checkpoints, metrics.csv) report their own I/O errors.
+  logger->set_error_handler([](const std::string& message) {
+    static bool said = false;
+    if (said) return;
+    said = true;
+    std::fprintf(stderr, "vae: warning: the log file cannot be written (%s); logging goes on on stderr\n",
+                 message.c_str());
+  });
   spdlog::set_default_logger(logger);
 }
 
@@ -32,8 +41,12 @@ void log_to_files(spdlog::level::level_enum level, const std::string& message) {
   init_logging();
   for (const auto& sink : spdlog::default_logger()->sinks()) {
     if (std::dynamic_pointer_cast<spdlog::sinks::basic_file_sink_mt>(sink) == nullptr) continue;
-    sink->log(spdlog::details::log_msg("vae", level, message));
-    sink->flush();
+    try {
+      sink->log(spdlog::details::log_msg("vae", level, message));
+      sink->flush();
+    } catch (const std::exception&) {
+      // Called on the way out with an error already in hand (a full disk, often): stderr has it.
+    }
   }
 }
 }  // namespace

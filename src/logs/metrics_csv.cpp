@@ -1,5 +1,8 @@
 #include "vae/logs/metrics_csv.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include "vae/base/errors.h"
 #include "vae/base/fs.h"
 
@@ -56,6 +59,8 @@ MetricsCsvWriter::MetricsCsvWriter(const fs::path& path) {
   if (!out_) throw IoError(path.string() + ": cannot open for writing");
   if (fresh) out_ << metrics_header() << '\n';
   out_.flush();
+  if (!out_) throw IoError(path.string() + ": cannot write (" + std::strerror(errno) + "); is the disk full?");
+  path_ = path;
 }
 
 void MetricsCsvWriter::append(const MetricsRow& row) {
@@ -64,6 +69,9 @@ void MetricsCsvWriter::append(const MetricsRow& row) {
        << row.terms.recon << ',' << row.terms.kl << ',' << row.terms.elbo << ',' << row.lr << ','
        << row.images_per_s << ',' << row.seconds << ',' << row.kl_weight << '\n';
   out_.flush();
+  // A row that did not reach the file (a full disk) is an I/O error, not a silent gap; resume cuts
+  // a partly written last line.
+  if (!out_) throw IoError(path_.string() + ": cannot write a row (" + std::strerror(errno) + "); is the disk full?");
 }
 
 }  // namespace vae

@@ -61,18 +61,19 @@ void save_checkpoint(const std::string& path, const CheckpointMeta& meta, VAE& m
     archive.write("rng_device", generator->get_state());
   }
 
-  const std::filesystem::path target(path);
-  ensure_directory(target.parent_path().empty() ? "." : target.parent_path());
-  const auto temporary = temporary_path_for(target);
+  // The archive is made in memory and written by write_file_atomically, which reports a full
+  // disk as an IoError and removes its temporary file: LibTorch's own file writer throws from its
+  // destructor when the disk fills (ending the process) and leaves its temporary file behind.
+  std::string bytes;
   try {
-    archive.save_to(temporary.string());
+    archive.save_to([&bytes](const void* data, size_t size) -> size_t {
+      bytes.append(static_cast<const char*>(data), size);
+      return size;
+    });
   } catch (const c10::Error& error) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
-    throw IoError(path + ": cannot write checkpoint (" + error.what_without_backtrace() +
-                  "); check free space and permissions");
+    throw IoError(path + ": cannot serialise the checkpoint (" + error.what_without_backtrace() + ")");
   }
-  commit_file(temporary, target);
+  write_file_atomically(path, bytes.data(), bytes.size());
 }
 
 CheckpointReader::CheckpointReader(const std::string& path)

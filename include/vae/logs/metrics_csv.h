@@ -50,10 +50,11 @@ int64_t drop_metrics_rows_after(const std::filesystem::path& path, int64_t step)
 class MetricsCsvWriter {
  public:
   explicit MetricsCsvWriter(const std::filesystem::path& path);  // IoError when it cannot open
-  void append(const MetricsRow& row);
+  void append(const MetricsRow& row);  // IoError when the row does not reach the file
 
  private:
   std::ofstream out_;
+  std::filesystem::path path_;
 };
 
 }  // namespace vae

@@ -44,6 +44,24 @@ size_t uncompressed_size_hint(const std::vector<uint8_t>& compressed) {
   return isize <= n * 1032 ? std::min<size_t>(isize, size_t{1} << 30) : 0;
 }
 
+// The most bytes a gzip member may inflate to: what an IDX header at its start declares (4 + 4 x
+// rank header bytes and the product of the dimensions) once the header is out, else 2 GiB.
+constexpr uint64_t kMaxInflated = uint64_t(2) << 30;
+
+uint64_t inflated_size_limit(const std::vector<uint8_t>& output) {
+  if (output.size() < 4 || output[0] != 0 || output[1] != 0 || output[2] != 0x08) return kMaxInflated;
+  const uint64_t rank = output[3];
+  if (rank == 0 || rank > 4 || output.size() < 4 + 4 * rank) return kMaxInflated;
+  uint64_t total = 1;
+  for (uint64_t d = 0; d < rank; ++d) {
+    const uint64_t at = 4 + 4 * d;
+    const uint64_t dim = (uint64_t(output[at]) << 24) | (uint64_t(output[at + 1]) << 16) | (uint64_t(output[at + 2]) << 8) |
+                         uint64_t(output[at + 3]);
+    total = dim == 0 ? 0 : (total > kMaxInflated / dim ? kMaxInflated : total * dim);
+  }
+  return std::min(kMaxInflated, 4 + 4 * rank + total);
+}
+
 // Inflates one or more concatenated gzip members held in memory.
 std::vector<uint8_t> gunzip(const std::vector<uint8_t>& compressed, const std::string& path) {
   z_stream stream{};
@@ -77,6 +95,14 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& compressed, const std::s
     stream.avail_out = static_cast<uInt>(chunk.size());
     const int status = inflate(&stream, Z_NO_FLUSH);
     output.insert(output.end(), chunk.data(), chunk.data() + (chunk.size() - stream.avail_out));
+    // Stop a gzip bomb early: no more bytes than an IDX header declares, and never more than any
+    // dataset file vae reads could hold.
+    const uint64_t limit = inflated_size_limit(output);
+    if (output.size() > limit) {
+      throw DataError(path + ": inflates to more than the " + std::to_string(limit) + " bytes " +
+                      (limit == kMaxInflated ? std::string("any dataset file could hold") : std::string("its IDX header declares")) +
+                      " (a damaged file, or not a dataset file); " + kRedownloadHint);
+    }
 
     const bool input_exhausted = stream.avail_in == 0 && consumed == compressed.size();
     if (status == Z_STREAM_END) {
