@@ -192,4 +192,46 @@ TEST(Image, AbsurdHeaderDimensionsAreRejected) {
   EXPECT_THROW(vae::load_image((temp_dir() / "huge.png").string()), vae::DataError);
 }
 
+// BMP decoded strictly and correctly: a bottom-up and a top-down (negative height) 24-bit BMP of
+// the same rows give flipped pictures, and a file cut short is refused instead of made up.
+std::vector<uint8_t> bmp_bytes(int32_t height_field) {
+  const int32_t width = 4, rows = 3, stride = 12;
+  std::vector<uint8_t> bytes(54 + size_t(stride * rows), 0);
+  auto put32 = [&](size_t at, uint32_t v) { for (int i = 0; i < 4; ++i) bytes[at + size_t(i)] = uint8_t(v >> (8 * i)); };
+  bytes[0] = 'B';
+  bytes[1] = 'M';
+  put32(2, uint32_t(bytes.size()));
+  put32(10, 54);
+  put32(14, 40);
+  put32(18, uint32_t(width));
+  put32(22, uint32_t(height_field));
+  bytes[26] = 1;
+  bytes[28] = 24;
+  for (int32_t r = 0; r < rows; ++r) {
+    for (int32_t x = 0; x < width; ++x) {
+      for (int c = 0; c < 3; ++c) bytes[size_t(54 + r * stride + x * 3 + c)] = uint8_t(40 * (r + 1) + x);  // gray rows
+    }
+  }
+  return bytes;
+}
+
+TEST(Image, BmpsAreDecodedStrictlyAndTopDownOnesRead) {
+  const auto bottom_up = bmp_bytes(3), top_down = bmp_bytes(-3);
+  const vae::Image up = vae::decode_image(bottom_up.data(), bottom_up.size(), "up.bmp");
+  const vae::Image down = vae::decode_image(top_down.data(), top_down.size(), "down.bmp");
+  ASSERT_EQ(up.width, 4);
+  ASSERT_EQ(up.height, 3);
+  ASSERT_EQ(down.height, 3);
+  // File row 0 is the bottom of a bottom-up BMP and the top of a top-down one.
+  EXPECT_EQ(up.pixels[size_t((2 * 4 + 1) * up.channels)], 41);
+  EXPECT_EQ(down.pixels[size_t((0 * 4 + 1) * down.channels)], 41);
+  const std::vector<uint8_t> cut(bottom_up.begin(), bottom_up.end() - 10);
+  try {
+    vae::decode_image(cut.data(), cut.size(), "cut.bmp");
+    FAIL() << "a truncated BMP was decoded";
+  } catch (const vae::DataError& error) {
+    EXPECT_NE(std::string(error.what()).find("cut.bmp: truncated BMP: 80 bytes"), std::string::npos) << error.what();
+  }
+}
+
 }  // namespace

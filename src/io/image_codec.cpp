@@ -40,6 +40,41 @@ void check_dimensions(int64_t width, int64_t height, const std::string& name) {
   }
 }
 
+// BMP, strictly: stb_image makes up the rows a truncated file lacks, so the pixel array the header
+// describes must fit in the file (uncompressed and bit-field BMPs; RLE ones are checked by the
+// decoder). A negative height is a valid top-down BMP, which stb_image reads.
+void check_bmp(const uint8_t* data, size_t size, const std::string& name) {
+  auto u16 = [&](size_t at) { return uint32_t(data[at]) | (uint32_t(data[at + 1]) << 8); };
+  auto u32 = [&](size_t at) { return u16(at) | (u16(at + 2) << 16); };
+  if (size < 26) throw DataError(name + ": " + std::to_string(size) + " bytes is too short for a BMP header; the file is truncated");
+  const uint64_t offset = u32(10), header = u32(14);
+  int64_t width = 0, height = 0;
+  uint32_t bits = 0, compression = 0;
+  if (header == 12) {
+    width = u16(18);
+    height = u16(20);
+    bits = size >= 26 ? u16(24) : 0;
+  } else if (header >= 40 && size >= 34) {
+    width = int32_t(u32(18));
+    height = int32_t(u32(22));
+    bits = u16(28);
+    compression = u32(30);
+  } else {
+    throw DataError(name + ": BMP header of " + std::to_string(header) + " bytes is not one vae reads; the file is damaged");
+  }
+  const int64_t rows = height < 0 ? -height : height;
+  check_dimensions(width, rows, name);
+  if (compression != 0 && compression != 3) return;  // RLE: its length is not fixed by the header
+  if (bits == 0 || bits > 32) throw DataError(name + ": BMP declares " + std::to_string(bits) + " bits per pixel; the file is damaged");
+  const uint64_t stride = (uint64_t(bits) * uint64_t(width) + 31) / 32 * 4;
+  const uint64_t needed = offset + stride * uint64_t(rows);
+  if (needed > size) {
+    throw DataError(name + ": truncated BMP: " + std::to_string(size) + " bytes, but its header describes " +
+                    std::to_string(width) + "x" + std::to_string(rows) + " pixels ending at byte " + std::to_string(needed) +
+                    " (interrupted download?)");
+  }
+}
+
 Image decode_with_stb(const uint8_t* data, size_t size, const std::string& name) {
   if (size > size_t(INT_MAX)) {
     throw DataError(name + ": " + std::to_string(size) +
@@ -55,11 +90,13 @@ Image decode_with_stb(const uint8_t* data, size_t size, const std::string& name)
     };
     check_dimensions(big_endian(16), big_endian(20), name);
   }
+  if (size >= 2 && data[0] == 'B' && data[1] == 'M') check_bmp(data, size, name);
   int width = 0, height = 0, file_channels = 0;
   if (!stbi_info_from_memory(data, int(size), &width, &height, &file_channels)) {
     throw DataError(name + ": not a readable PNG, JPEG or BMP image (" +
                     std::string(stbi_failure_reason()) + ")");
   }
+  if (size >= 2 && data[0] == 'B' && data[1] == 'M' && height < 0) height = -height;  // top-down BMP
   check_dimensions(width, height, name);
   // Gray and gray+alpha stay gray; RGB, RGBA and palettes become RGB (alpha dropped, as PIL's
   // convert("RGB") / convert("L") do).
