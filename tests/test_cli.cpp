@@ -314,6 +314,26 @@ INSTANTIATE_TEST_SUITE_P(
                  "unknown key 'a?kkkk"}),
     [](const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; });
 
+// Valid but absurd sizes (a 4 x 4096 MLP on 1024 x 1024 x 3 pictures: 48 GiB for the first
+// layer) are one line naming the settings, not the allocator's text. Needs the kernel to refuse
+// an allocation larger than memory (overcommit mode 0 or 2), which is the default.
+TEST(Cli, AModelTooLargeForMemoryNamesTheSettings) {
+  std::ifstream mode_file("/proc/sys/vm/overcommit_memory");
+  int mode = -1;
+  mode_file >> mode;
+  if (mode != 0 && mode != 2) GTEST_SKIP() << "overcommit_memory is " << mode << ": the kernel would grant the memory";
+  const fs::path dir = fresh_dir("huge_model");
+  write_tiny_config(dir);
+  const Result result = vae_run(dir, {"train", "--config", "tiny.json", "--set", "model.type=mlp", "--set",
+                                      "model.hidden_dims=[4096,4096,4096,4096]", "--set", "data.image_size=1024",
+                                      "--set", "data.channels=3", "--out", "run"});
+  EXPECT_EQ(result.code, 2) << result.err;
+  EXPECT_EQ(error_lines(result.err), 1u) << result.err;
+  EXPECT_NE(result.err.find("the weights of this config do not fit in memory (one weight alone needs 48.0 GiB)"),
+            std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("or use model.type=conv"), std::string::npos) << result.err;
+}
+
 TEST(Cli, CudaRequestWithoutCudaIsAConfigError) {
   if (torch::cuda::is_available()) GTEST_SKIP() << "CUDA present";
   const fs::path dir = fresh_dir("cuda");

@@ -4,6 +4,8 @@
 #include "vae/train/trainer.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <new>
 
 #include <spdlog/spdlog.h>
 
@@ -36,6 +38,28 @@ namespace vae {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The model of a config, or a ConfigError saying which settings ask for more memory than there
+// is (a 4 x 4096 MLP on 1024 x 1024 x 3 pictures wants 48 GiB for its first layer alone); the
+// allocator's own message names neither.
+VAE build_model(const Config& config) {
+  const auto too_big = [&](const std::string& detail) {
+    return ConfigError("model: the weights of this config do not fit in memory (" + detail + "); lower model.hidden_dims, "
+                       "model.latent_dim or data.image_size" +
+                       (config.model.type == ModelType::Mlp ? std::string(", or use model.type=conv") : std::string("")));
+  };
+  try {
+    return VAE(ModelOptions::from_config(config));
+  } catch (const std::bad_alloc&) {
+    throw too_big("out of memory");
+  } catch (const c10::Error& error) {
+    const std::string message = error.what_without_backtrace();
+    const auto tried = message.find("you tried to allocate ");
+    if (tried == std::string::npos) throw;
+    const double bytes = std::atof(message.c_str() + tried + 22);
+    throw too_big(fmt::format("one weight alone needs {:.1f} GiB", bytes / double(1ull << 30)));
+  }
+}
 
 // Offset of the validation generator's seed (binarisation and z draws) from train.seed.
 constexpr uint64_t kValidationStream = 0x5A11D;
@@ -149,7 +173,7 @@ Trainer::Trainer(const TrainOptions& options)
 
   // Build everything that can fail on configuration before touching the file system.
   torch::manual_seed(uint64_t(config_.train.seed));
-  model_ = VAE(ModelOptions::from_config(config_));
+  model_ = build_model(config_);
   model_->to(device_);
   optimizer_ = make_optimizer(config_.optim, model_->parameters());
   train_data_ = make_dataset(config_, Split::Train);
