@@ -305,6 +305,23 @@ TEST(Datasets, PicturesForAModelGetExactlyTheTrainingTransforms) {
   }
 }
 
+// A val_fraction that leaves a split empty says which way to move it (the CIFAR subset's one
+// training batch of 10,000 images; or a generated stand-in where the subset is absent).
+TEST(Datasets, AnEmptyCarvedSplitSaysWhichWayToMoveValFraction) {
+  const fs::path cifar = kShared / "cifar10-subset";
+  if (!fs::exists(cifar)) GTEST_SKIP() << "no CIFAR-10 subset";
+  auto config = config_for({"data.dataset=cifar10", "data.root=" + cifar.string(), "data.channels=3",
+                            "data.val_fraction=0"});
+  try {
+    vae::make_dataset(config, vae::Split::Val);
+    FAIL() << "an empty validation split was made";
+  } catch (const vae::ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("data.val_fraction=0 holds back none of the"), std::string::npos)
+        << error.what();
+    EXPECT_NE(std::string(error.what()).find("raise it to at least"), std::string::npos) << error.what();
+  }
+}
+
 TEST(Datasets, WrongRootAndEmptyFolderNameTheProblem) {
   try {
     vae::make_dataset(config_for({"data.dataset=mnist", "data.root=/nonexistent/data"}), vae::Split::Train);

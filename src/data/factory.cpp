@@ -100,9 +100,16 @@ std::shared_ptr<ImageDataset> array_split(const Config& config, Split split, con
     indices = carve(config, size_t(source.count), split);
   }
   if (indices.empty()) {
-    throw ConfigError("data.val_fraction=" + std::to_string(config.data.val_fraction) +
-                      " leaves the " + split_name(split) + " split of " + to_string(config.data.dataset) +
-                      " empty; use a value in (0, 0.9]");
+    // Say which way to move: validation gets llround(n x fraction) of the n training images.
+    const size_t n = size_t(source.count);
+    const std::string fraction = fmt::format("{:g}", config.data.val_fraction);
+    if (split == Split::Val) {
+      throw ConfigError(fmt::format("data.val_fraction={} holds back none of the {} {} training images for "
+                                    "validation; raise it to at least {:.2g}",
+                                    fraction, n, to_string(config.data.dataset), 0.5 / double(std::max<size_t>(n, 1))));
+    }
+    throw ConfigError(fmt::format("data.val_fraction={} leaves none of the {} {} images for training; lower it",
+                                  fraction, n, to_string(config.data.dataset)));
   }
   auto images = transform_array(source, indices, transform_spec(config));
   std::vector<int64_t> labels;
