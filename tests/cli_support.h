@@ -107,17 +107,29 @@ inline pid_t spawn_vae(const fs::path& cwd, const std::vector<std::string>& args
   return failed ? -1 : pid;
 }
 
-// Sends SIGINT (Ctrl-C) to the `vae` of spawn_vae once ready() holds (or after `seconds`) and
-// waits for it: its exit status, or -1 when it did not exit normally.
+// Polls ready() every 50 ms until it holds or `seconds` have passed.
 template <class Ready>
-int interrupt_when(pid_t pid, Ready ready, int seconds = 60) {
+void wait_until(Ready ready, int seconds = 60) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < deadline && !ready()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+// Waits for the `vae` of spawn_vae: its exit status, or -1 when it did not exit normally.
+inline int exit_status_of(pid_t pid) {
   int status = 0;
-  if (::kill(pid, SIGINT) != 0 || ::waitpid(pid, &status, 0) != pid) return -1;
+  if (::waitpid(pid, &status, 0) != pid) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Sends `signal_number` (Ctrl-C's SIGINT unless told) to the `vae` of spawn_vae once ready()
+// holds (or after `seconds`) and waits for it: its exit status, or -1 when it did not exit normally.
+template <class Ready>
+int interrupt_when(pid_t pid, Ready ready, int seconds = 60, int signal_number = SIGINT) {
+  wait_until(ready, seconds);
+  if (::kill(pid, signal_number) != 0) return -1;
+  return exit_status_of(pid);
 }
 
 // The lines of a text, without their line ends.

@@ -616,10 +616,7 @@ TEST(Cli, ASecondProcessOnARunIsRefusedAndSighupSavesTheRun) {
   ASSERT_EQ(vae_run(dir, with({"train", "--config", "tiny.json", "--set", "train.max_steps=2", "--out", "run"})).code, 0);
   const pid_t pid = spawn_vae(dir, with({"train", "--resume", "run", "--set", "train.max_steps=0"}));
   ASSERT_GT(pid, 0);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline && metric_rows(dir / "run").size() < 6) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  wait_until([&] { return metric_rows(dir / "run").size() >= 6; });
   const Result second = vae_run(dir, {"train", "--resume", "run", "--set", "train.max_steps=3"});
   EXPECT_EQ(second.code, 2);
   EXPECT_NE(second.err.find("run: another vae process (pid " + std::to_string(pid) + ") is training this run"),
@@ -627,11 +624,7 @@ TEST(Cli, ASecondProcessOnARunIsRefusedAndSighupSavesTheRun) {
   const Result runs = vae_run(dir, {"runs", "."});
   EXPECT_NE(runs.out.find("running"), std::string::npos) << runs.out;
 
-  ASSERT_EQ(::kill(pid, SIGHUP), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 129);
+  EXPECT_EQ(interrupt_when(pid, [] { return true; }, 0, SIGHUP), 129);
   const std::string err = read_bytes(dir / ".stderr");
   EXPECT_NE(err.find("stopped by SIGHUP"), std::string::npos) << err;
   const vae::CheckpointReader saved((dir / "run/checkpoints/last.pt").string());
@@ -649,16 +642,9 @@ TEST(Cli, DeletingTheRunFolderStopsTraining) {
   const pid_t pid = spawn_vae(dir, {"train", "--config", "tiny.json", "--set", "data.train_size=200000", "--set",
                                     "train.log_every=1", "--out", "run"});
   ASSERT_GT(pid, 0);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline &&
-         !(fs::exists(dir / "run" / "metrics.csv") && metric_rows(dir / "run").size() >= 2)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  wait_until([&] { return fs::exists(dir / "run" / "metrics.csv") && metric_rows(dir / "run").size() >= 2; });
   fs::remove_all(dir / "run");
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_EQ(exit_status_of(pid), 1);
   const std::string err = read_bytes(dir / ".stderr");
   EXPECT_NE(err.find("the run folder (or its checkpoints/) was removed while training"), std::string::npos) << err;
 }

@@ -17,11 +17,10 @@
 namespace vae {
 namespace fs = std::filesystem;
 
-namespace {
 bool holds_run(const fs::path& folder) {
-  return fs::exists(folder / "checkpoints") || fs::exists(folder / "metrics.csv");
+  std::error_code error;
+  return fs::exists(folder / "checkpoints", error) || fs::exists(folder / "metrics.csv", error);
 }
-}  // namespace
 
 fs::path create_run_dir(const std::string& out, const std::string& name, const fs::path& runs_root) {
   fs::path run_dir;

@@ -16,11 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool holds_run(const fs::path& folder) {
-  std::error_code error;
-  return fs::is_directory(folder / "checkpoints", error) || fs::is_regular_file(folder / "metrics.csv", error);
-}
-
 // The last non-empty line of train.log, when it records an error ("[date time] error ...").
 std::string logged_error(const fs::path& dir) {
   std::ifstream log(dir / "train.log");

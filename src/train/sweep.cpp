@@ -20,6 +20,7 @@
 #include "vae/tensor/device.h"
 #include "vae/tensor/images.h"
 #include "vae/train/checkpoint.h"
+#include "vae/train/run_dir.h"
 #include "vae/train/runs.h"
 #include "vae/train/trainer.h"
 
@@ -335,7 +336,7 @@ fs::path open_sweep_dir(const std::string& out, const std::string& name,
       const std::string folder = entry.path().filename().string();
       const bool planned = std::find(run_folders.begin(), run_folders.end(), folder) != run_folders.end();
       has_planned = has_planned || planned;
-      if (!planned && (fs::exists(entry.path() / "checkpoints") || fs::exists(entry.path() / "metrics.csv"))) {
+      if (!planned && holds_run(entry.path())) {
         throw ConfigError("--out " + out + ": holds run " + folder + ", which this grid does not plan; "
                           "continue a sweep with the --config, --grid and --set it was started with, or "
                           "choose another --out");

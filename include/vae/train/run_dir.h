@@ -8,6 +8,9 @@
 
 namespace vae {
 
+// Whether `folder` holds a run (its checkpoints/ or metrics.csv). Never throws.
+bool holds_run(const std::filesystem::path& folder);
+
 // Creates a fresh run directory: `out` if given (it must not already hold a run), otherwise
 // runs/<name>, runs/<name>-2, runs/<name>-3, ... whichever is free first.
 std::filesystem::path create_run_dir(const std::string& out, const std::string& name,
