@@ -2,8 +2,8 @@
 """Decodes a TensorBoard event file independently of vae's C++ writer, for tests/test_tensorboard.cpp.
 
 Declares TensorBoard's own message layout (tensorflow/core/util/event.proto and
-tensorflow/core/framework/summary.proto: Event, Summary, Summary.Value, Summary.Image) with
-google.protobuf (Debian's python3-protobuf; no protoc-generated files), checks the TFRecord framing
+tensorflow/core/framework/summary.proto: Event, Summary, Summary.Value, Summary.Image, SessionLog)
+with google.protobuf (Debian's python3-protobuf; no protoc-generated files), checks the TFRecord framing
 (both masked CRC-32C of every record, computed here bit by bit), parses every Event with protobuf,
 checks that protobuf serialises it back to the very same bytes, and prints the events as JSON on
 stdout. Any framing or parsing problem: a message on stderr and exit status 1.
@@ -45,6 +45,13 @@ def event_class():
     field(value, "obsolete_old_style_histogram", 3, F.TYPE_BYTES, oneof=0)
     field(value, "image", 4, F.TYPE_MESSAGE, type_name=".tensorflow.Summary.Image", oneof=0)
     field(summary, "value", 1, F.TYPE_MESSAGE, F.LABEL_REPEATED, ".tensorflow.Summary.Value")
+    session_log = file.message_type.add(name="SessionLog")
+    status = session_log.enum_type.add(name="SessionStatus")
+    for number, name in enumerate(["STATUS_UNSPECIFIED", "START", "STOP", "CHECKPOINT"]):
+        status.value.add(name=name, number=number)
+    field(session_log, "status", 1, F.TYPE_ENUM, type_name=".tensorflow.SessionLog.SessionStatus")
+    field(session_log, "checkpoint_path", 2, F.TYPE_STRING)
+    field(session_log, "msg", 3, F.TYPE_STRING)
     event = file.message_type.add(name="Event")
     event.oneof_decl.add(name="what")
     field(event, "wall_time", 1, F.TYPE_DOUBLE)
@@ -52,6 +59,7 @@ def event_class():
     field(event, "file_version", 3, F.TYPE_STRING, oneof=0)
     field(event, "graph_def", 4, F.TYPE_BYTES, oneof=0)
     field(event, "summary", 5, F.TYPE_MESSAGE, type_name=".tensorflow.Summary", oneof=0)
+    field(event, "session_log", 7, F.TYPE_MESSAGE, type_name=".tensorflow.SessionLog", oneof=0)
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file)
     descriptor = pool.FindMessageTypeByName("tensorflow.Event")
@@ -134,6 +142,9 @@ def to_json(event):
                 entry["kind"] = kind
             values.append(entry)
         out["values"] = values
+    elif what == "session_log":
+        status = event.session_log.DESCRIPTOR.fields_by_name["status"].enum_type
+        out["session_log"] = {"status": status.values_by_number[event.session_log.status].name}
     else:
         out["what"] = what
     return out

@@ -84,7 +84,7 @@ TEST_F(Chain, TrainWritesTheRunDirectory) {
   EXPECT_EQ(samples.height, 74);
   // Reconstructions: 8 validation images and their reconstructions, 4 per row -> 4 rows.
   const auto reconstructions = vae::load_image((run / "reconstructions" / "epoch_002.png").string());
-  EXPECT_EQ(reconstructions.width, 74);
+  EXPECT_EQ(reconstructions.width, 74 + 29 + 2);  // and the column labelling the rows orig, recon
   EXPECT_EQ(reconstructions.height, 74);
 
   const vae::CheckpointReader last((run / "checkpoints" / "last.pt").string());
@@ -170,7 +170,9 @@ TEST_F(Chain, ReconstructPreparesAnyInputAsTheTrainingDataAndStacksOriginalsAbov
   EXPECT_NE(result.err.find("(the model's data transforms)"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("converted RGB to gray"), std::string::npos) << result.err;
   const auto picture = vae::load_image((*dir_ / "rec.png").string());
-  EXPECT_EQ(picture.width, 2 * 18 + 2);
+  // Two tiles of 16 px per row, then the label column: "recon" is 5 letters of 5 px, 1 px apart,
+  // and the grid's 2 px margin.
+  EXPECT_EQ(picture.width, 2 * 18 + 2 + 29 + 2);
   EXPECT_EQ(picture.height, 2 * 18 + 2);
   // Top-left tile is the first original: the grayscale, stretched input (bright square centred).
   EXPECT_GT(picture.pixels[size_t((2 + 8) * picture.width + 2 + 8)], 200);
@@ -189,7 +191,7 @@ TEST_F(Chain, ReconstructTakesAFolderAndKeepsEachReconstructionUnderItsOriginal)
   ASSERT_EQ(result.code, 0) << result.err;
   EXPECT_NE(result.err.find("10 image(s) reconstructed"), std::string::npos) << result.err;
   const auto grid = vae::load_image((*dir_ / "many.png").string());
-  EXPECT_EQ(grid.width, 8 * 18 + 2);
+  EXPECT_EQ(grid.width, 8 * 18 + 2 + 29 + 2);  // the tiles, then the labels' column
   EXPECT_EQ(grid.height, 4 * 18 + 2);  // originals, reconstructions, 2 originals, 2 reconstructions
   const auto pixel = [&](int64_t row, int64_t column) {  // the centre of a tile
     return int(grid.pixels[size_t((row * 18 + 2 + 8) * grid.width + column * 18 + 2 + 8)]);
@@ -353,6 +355,15 @@ TEST(Cli, PrintConfigShowsResolvedValues) {
   EXPECT_EQ(printed["data"]["image_size"], 16);
   EXPECT_EQ(printed["optim"]["name"], "adam");  // default filled in
   EXPECT_FALSE(fs::exists(dir / "runs"));
+  // The device is checked too: one this machine lacks, or no device at all, is exit 2 naming the key.
+  const std::string absent_gpu = "train.device=cuda:" + std::to_string(torch::cuda::device_count() + 99);
+  for (const std::string& device : {absent_gpu, std::string("train.device=gpu")}) {
+    const Result bad = vae_run(dir, {"train", "--config", "tiny.json", "--set", device, "--print-config"});
+    EXPECT_EQ(bad.code, 2) << device << ": " << bad.err;
+    EXPECT_EQ(error_lines(bad.err), 1u) << bad.err;
+    EXPECT_NE(bad.err.find("train.device"), std::string::npos) << bad.err;
+    EXPECT_TRUE(bad.out.empty()) << bad.out;
+  }
   const Result keys = vae_run(dir, {"train", "--list-keys"});
   EXPECT_EQ(keys.code, 0);
   EXPECT_NE(keys.out.find("train.max_steps = 0"), std::string::npos) << keys.out;
@@ -581,7 +592,7 @@ TEST(Cli, ResumeDropsTheRowsWrittenAfterTheCheckpoint) {
   const fs::path dir = fresh_dir("resume_rows");
   write_tiny_config(dir);
   ASSERT_EQ(vae_run(dir, {"train", "--config", "tiny.json", "--set", "train.max_steps=4", "--set",
-                          "train.log_every=1", "--out", "run"}).code, 0);
+                          "train.log_every=1", "--set", "train.tensorboard=true", "--out", "run"}).code, 0);
   const auto before = metric_rows(dir / "run");
   {
     std::ofstream csv(dir / "run" / "metrics.csv", std::ios::app);
@@ -600,6 +611,15 @@ TEST(Cli, ResumeDropsTheRowsWrittenAfterTheCheckpoint) {
   ASSERT_GE(after.size(), before.size());
   EXPECT_TRUE(std::equal(before.begin(), before.end(), after.begin()));
   EXPECT_NE(row_for(after, "train", 8), "");
+  // TensorBoard: the resumed process's event file starts a session at step 5 (checkpoint 4 + 1),
+  // which hides the first file's events from step 5 on: Event{step: 5, session_log{status: START}}.
+  std::vector<fs::path> event_files;
+  for (const auto& entry : fs::directory_iterator(dir / "run" / "tb")) event_files.push_back(entry.path());
+  ASSERT_EQ(event_files.size(), 2u);
+  const std::string session_start = "\x10\x05\x3a\x02\x08\x01";
+  int starts = 0;
+  for (const auto& file : event_files) starts += vae_test::read_bytes(file).find(session_start) != std::string::npos;
+  EXPECT_EQ(starts, 1);
 }
 
 // One process per run folder: a second `--resume` of a run being trained is refused while the
@@ -839,6 +859,45 @@ TEST(CliData, DamagedFilesGiveOneLineNamingTheFile) {
   EXPECT_EQ(wrong_root.code, 1);
   EXPECT_NE(wrong_root.err.find("nowhere"), std::string::npos) << wrong_root.err;
   EXPECT_EQ(error_lines(wrong_root.err), 1u) << wrong_root.err;
+}
+
+// data.skip_corrupt may drop every image of a split: said before any run folder is made (with
+// data.val_split=last the validation split is the last data.val_fraction of the files, in order).
+TEST(CliData, ASplitLeftEmptyByCorruptImagesIsSaidBeforeAnyRunFolder) {
+  const fs::path dir = fresh_dir("empty_split");
+  write_tiny_config(dir);
+  fs::create_directories(dir / "pics");
+  const auto write_pictures = [&](int first_corrupt, int last_corrupt) {
+    for (int i = 0; i < 10; ++i) {
+      const fs::path path = dir / "pics" / ("p" + std::to_string(i) + ".png");
+      if (i >= first_corrupt && i <= last_corrupt) {
+        std::ofstream(path, std::ios::trunc) << "\x89PNG damaged";
+      } else {
+        vae::write_png(path.string(), vae::Image{16, 16, 1, std::vector<uint8_t>(256, uint8_t(20 * i))});
+      }
+    }
+  };
+  const std::vector<std::string> train = {"train", "--config", "tiny.json", "--set", "data.dataset=folder",
+                                          "--set", "data.root=pics", "--set", "data.val_fraction=0.2", "--set", "data.val_split=last",
+                                          "--set", "data.skip_corrupt=true", "--set", "train.max_steps=1",
+                                          "--out", "runs/x"};
+  struct Case { int first, last; const char* split; };
+  for (const Case& c : {Case{8, 9, "validation"}, Case{0, 7, "training"}}) {
+    write_pictures(c.first, c.last);
+    const Result result = vae_run(dir, train);
+    EXPECT_EQ(result.code, 1) << result.err;
+    EXPECT_EQ(error_lines(result.err), 1u) << result.err;
+    EXPECT_NE(result.err.find(std::string("the ") + c.split + " split is empty after skipping corrupt images"),
+              std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("none of its " + std::to_string(c.last - c.first + 1) + " image(s)"),
+              std::string::npos) << result.err;
+    EXPECT_FALSE(fs::exists(dir / "runs")) << c.split;
+  }
+  // One readable validation image is enough: the run trains, its grid shows that image.
+  write_pictures(8, 8);
+  const Result one = vae_run(dir, train);
+  EXPECT_EQ(one.code, 0) << one.err;
+  EXPECT_TRUE(fs::exists(dir / "runs" / "x" / "reconstructions" / "epoch_001.png"));
 }
 
 // `vae bench train`: one JSON line whose figures agree with each other and with the model.

@@ -98,6 +98,45 @@ TEST(Image, InterleaveRowsPutsOriginalsAboveReconstructions) {
   for (int64_t i = 0; i < 12; ++i) EXPECT_EQ(merged[i].mean().item<float>(), expected[size_t(i)]) << i;
 }
 
+// The label column: beside each row of originals the letters of "orig", beside each row of
+// reconstructions those of "recon" (5x7 glyphs, 1 px apart), black on the grid's grey; the tiles
+// keep make_grid's places; no column where the tiles are shorter than the letters.
+TEST(Image, ReconstructionGridLabelsEachRowOnTheRightAndKeepsTheTiles) {
+  const auto originals = torch::zeros({3, 3, 10, 10});  // RGB, 10 px: room for 7-px letters
+  const auto reconstructions = torch::ones({3, 3, 10, 10});
+  const auto plain = vae::make_grid(vae::interleave_rows(originals, reconstructions, 2), 2, 2, vae::kGridPadValue);
+  const auto grid = vae::reconstruction_grid(originals, reconstructions, 2);
+  // Rows: o o / r r / o _ / r _; width: 2 tiles of 12 + 2, then "recon" (29 px) and a 2 px margin.
+  ASSERT_EQ(grid.sizes(), (std::vector<int64_t>{3, 4 * 12 + 2, 2 * 12 + 2 + 29 + 2}));
+  EXPECT_TRUE(torch::equal(grid.narrow(2, 0, plain.size(2)), plain));
+  const auto labels = grid.narrow(2, plain.size(2), 31);
+  EXPECT_TRUE(torch::equal(labels[0], labels[2]));  // every channel: black letters on grey
+  // Glyph pixels per row band: o 12, r 9, i 9, g 16 -> "orig" 46; c 11, e 14, o 12, n 12 -> "recon" 58.
+  const auto dark_in_row = [&](int64_t row) {
+    return labels[0].narrow(0, 2 + row * 12, 10).eq(0).sum().item<int64_t>();
+  };
+  EXPECT_EQ(dark_in_row(0), 46);
+  EXPECT_EQ(dark_in_row(1), 9 + 14 + 11 + 12 + 12);
+  EXPECT_EQ(dark_in_row(2), 46);
+  EXPECT_EQ(dark_in_row(3), 58);
+  // Nothing but the letters is dark: the margins and paddings stay grey.
+  EXPECT_EQ(labels.eq(0).sum().item<int64_t>(), 3 * (46 + 58) * 2);
+  EXPECT_EQ(labels.ne(0).logical_and(labels.ne(float(vae::kGridPadValue))).sum().item<int64_t>(), 0);
+  // "orig" starts with the o: its top stroke is glyph row 2, three pixels; the letters are centred.
+  const int64_t top = 2 + (10 - 7) / 2;
+  EXPECT_EQ(labels[0][top + 2].narrow(0, 0, 5).eq(0).sum().item<int64_t>(), 3);
+
+  // Tiles shorter than the letters: no column, the plain grid.
+  const auto small = vae::reconstruction_grid(torch::zeros({2, 1, 6, 6}), torch::ones({2, 1, 6, 6}), 2);
+  EXPECT_TRUE(torch::equal(small, vae::make_grid(vae::interleave_rows(torch::zeros({2, 1, 6, 6}),
+                                                                      torch::ones({2, 1, 6, 6}), 2),
+                                                 2, 2, vae::kGridPadValue)));
+  // From 48-px tiles the letters are doubled: the column is 2 * 29 + 2 wide.
+  const auto large = vae::reconstruction_grid(torch::zeros({1, 1, 48, 48}), torch::ones({1, 1, 48, 48}), 1);
+  EXPECT_EQ(large.size(2), 50 + 2 + 2 * 29 + 2);
+  EXPECT_EQ(large.narrow(2, 52, 60).eq(0).sum().item<int64_t>(), 4 * (46 + 58));
+}
+
 TEST(Image, ShorterSideResizeIsTorchvisionsResizeThenCentreCrop) {
   // torchvision: Resize(s) gives the longer side int(s * long / short), CenterCrop(s) keeps the
   // middle; the one-pass version must give the same bytes as doing both steps.

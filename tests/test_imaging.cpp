@@ -702,6 +702,31 @@ TEST(DecodeErrors, AbsurdHeaderDimensionsAreRejectedBeforeAllocating) {
   EXPECT_NE(jpeg_message.find("40000x30000"), std::string::npos) << jpeg_message;
 }
 
+// stb_image 2.27 writes past its Huffman size table when a DHT segment declares more than 256
+// codes (a fuzzing finding). Such a JPEG is a DataError, whichever decoder it would reach: one that
+// starts as JPEGs do (libjpeg-turbo's, where built), and one behind an extra FF fill byte, which
+// only stb_image reads as a JPEG. A sound JPEG behind a fill byte still decodes.
+TEST(DecodeErrors, AJpegHuffmanTableOfMoreThan256CodesIsRefused) {
+  const std::vector<uint8_t> clean = encode_jpeg(smooth_picture(24, 16, 3), 90);
+  const uint8_t dht[] = {0xFF, 0xC4};
+  const auto found = std::search(clean.begin(), clean.end(), std::begin(dht), std::end(dht));
+  ASSERT_NE(found, clean.end());
+  std::vector<uint8_t> bad = clean;
+  const size_t at = size_t(found - clean.begin());
+  for (size_t i = 0; i < 16; ++i) bad[at + 5 + i] = 0x20;  // after FF C4, the length and Tc/Th: 16 x 32 codes
+  EXPECT_NE(error_of<vae::DataError>([&] { decode(bad, "huffman.jpg"); }).find("huffman.jpg"), std::string::npos);
+  std::vector<uint8_t> filled = {0xFF};
+  filled.insert(filled.end(), bad.begin(), bad.end());
+  const std::string message = error_of<vae::DataError>([&] { decode(filled, "filled.jpg"); });
+  EXPECT_NE(message.find("filled.jpg: corrupt JPEG: a Huffman table declares 512 codes (at most 256 exist)"),
+            std::string::npos) << message;
+  std::vector<uint8_t> sound = {0xFF};
+  sound.insert(sound.end(), clean.begin(), clean.end());
+  const Image decoded = decode(sound, "sound.jpg");
+  EXPECT_EQ(decoded.width, 24);
+  EXPECT_EQ(decoded.height, 16);
+}
+
 TEST(DecodeErrors, MissingFileOrFolderIsAnIoError) {
   const std::string missing = (temp_dir() / "no_such_picture.jpg").string();
   EXPECT_NE(error_of<vae::IoError>([&] { vae::load_and_transform(missing, {}); }).find(missing),

@@ -87,6 +87,11 @@ TEST(TensorBoard, ImageEventMatchesProtobufByteForByte) {
             "09000000000000004010072a150a130a03696d67220c080210031803220489504e47");
 }
 
+// Event{wall_time: 1.7e9, step: 5, session_log{status: START (1)}}: field 7, length 2, 08 01.
+TEST(TensorBoard, SessionStartEventMatchesProtobufByteForByte) {
+  EXPECT_EQ(hex(tb::encode_session_start_event(1700000000.0, 5)), "0900000040fc54d94110053a020801");
+}
+
 TEST(TensorBoard, RecordFramingMatchesTheGoldenRecord) {
   const std::string event = tb::encode_scalar_event(1700000000.5, 42, "loss/train", 0.25f);
   EXPECT_EQ(hex(tb::frame_record(event)),
@@ -198,6 +203,29 @@ TEST(TensorBoard, EventFileDecodesWithTensorBoardsMessageLayout) {
     EXPECT_EQ(image["png_height"].get<int64_t>(), images[i].height);
     EXPECT_EQ(image["png_width"].get<int64_t>(), images[i].width);
   }
+}
+
+// A resumed run's session start decodes with TensorBoard's SessionLog layout: what its event
+// accumulator reads to hide the earlier files' events from that step on.
+TEST(TensorBoard, SessionStartDecodesAsTensorBoardsSessionLogStart) {
+  if (!python_has_protobuf()) {
+    GTEST_SKIP() << kPython << " cannot import google.protobuf (install python3-protobuf)";
+  }
+  const fs::path dir = fresh_dir("session") / "tb";
+  fs::path path;
+  {
+    vae::EventWriter writer(dir, [] { return 1700000200.0; });
+    path = writer.path();
+    writer.add_session_start(11);
+    writer.add_scalar("train/loss", 1.5f, 11);
+  }
+  const auto [status, out] = run_capture(std::string(kPython) + " " + kDecoder + " '" + path.string() + "' 2>&1");
+  ASSERT_EQ(status, 0) << out;
+  const nlohmann::json events = nlohmann::json::parse(out);
+  ASSERT_EQ(events.size(), 3u) << out;
+  EXPECT_EQ(events[1]["step"], 11);
+  EXPECT_EQ(events[1]["session_log"]["status"], "START") << out;
+  EXPECT_EQ(events[2]["values"][0]["tag"], "train/loss");
 }
 
 // The decoder itself must reject damage, or the test above would prove little.

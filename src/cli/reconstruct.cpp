@@ -12,6 +12,7 @@
 #include "vae/analysis/latent.h"
 #include "vae/data/pixels.h"
 #include "vae/io/formats.h"
+#include "vae/io/image_codec.h"
 
 namespace vae {
 namespace {
@@ -35,7 +36,7 @@ int run_reconstruct(const ReconstructArguments& args) {
   const auto originals = to_unit_range(x, data.range);
   const auto reconstructions = to_unit_range(loaded.model->to_image(out.reconstruction), data.range);
   const int64_t nrow = std::min<int64_t>(kMaxRow, int64_t(inputs.size()));
-  write_grid_png(args.out, interleave_rows(originals, reconstructions, nrow), nrow);
+  write_png(args.out, tensor_to_image(reconstruction_grid(originals, reconstructions, nrow)));
   spdlog::info("{} image(s) reconstructed with {}", inputs.size(), loaded.path);
   std::cout << args.out << std::endl;
   return 0;
@@ -49,7 +50,7 @@ Command add_reconstruct_command(CLI::App& parent) {
   app->add_option("-i,--input", args->inputs,
                   "PNG, JPEG or BMP image, or a folder searched recursively for them (repeatable)")
       ->required();
-  add_png_out_option(app, args->out, "Output PNG: originals above reconstructions")
+  add_png_out_option(app, args->out, "Output PNG: originals above reconstructions, rows labelled orig and recon on the right")
       ->capture_default_str();
   return {app, [args] { return run_reconstruct(*args); }};
 }

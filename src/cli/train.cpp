@@ -5,6 +5,7 @@
 
 #include "vae/train/checkpoint.h"
 #include "cli/commands.h"
+#include "vae/tensor/device.h"
 #include "cli/options.h"
 #include "vae/config/config.h"
 #include "vae/base/errors.h"
@@ -64,7 +65,8 @@ int run_train(const TrainArguments& args) {
     throw ConfigError("vae train needs --config FILE (e.g. configs/shapes.json) or --resume RUN_DIR");
   }
   apply_run_options(resolved, args.run.device, args.run.threads);
-  config_from_json(resolved);  // cross-key checks before anything runs
+  const Config checked = config_from_json(resolved);  // cross-key checks before anything runs
+  resolve_device(checked.train.device, "train.device");  // a device this machine has, also for --print-config
   if (args.print_config) {
     std::cout << resolved.dump(2) << std::endl;
     return 0;

@@ -81,6 +81,22 @@ torch::Tensor BatchLoader::gather_kept(const std::vector<size_t>& indices,
   return torch::stack(items);
 }
 
+torch::Tensor BatchLoader::first_readable(size_t count) const {
+  std::vector<torch::Tensor> parts;
+  size_t found = 0;
+  for (size_t start = 0; start < size_ && found < count; start += std::max<size_t>(count, 16)) {
+    std::vector<size_t> indices;
+    for (size_t i = start; i < std::min(size_, start + std::max<size_t>(count, 16)); ++i) indices.push_back(i);
+    torch::Tensor images = gather(indices);
+    if (!images.defined()) continue;
+    images = images.narrow(0, 0, int64_t(std::min(count - found, size_t(images.size(0)))));
+    found += size_t(images.size(0));
+    parts.push_back(images);
+  }
+  if (parts.empty()) return {};
+  return parts.size() == 1 ? parts.front() : torch::cat(parts);
+}
+
 torch::Tensor BatchLoader::assemble(int64_t epoch, const std::vector<size_t>& indices) const {
   std::vector<size_t> kept;
   torch::Tensor images = gather_kept(indices, &kept);

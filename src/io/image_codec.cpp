@@ -75,6 +75,48 @@ void check_bmp(const uint8_t* data, size_t size, const std::string& name) {
   }
 }
 
+// JPEG for stb_image, whose v2.27 (Debian's) writes past its Huffman size table when a DHT
+// segment declares more than 256 codes (found by fuzzing; later stb versions refuse it). Walks the
+// markers as stb_image does (fill bytes FF skipped; junk between segments skipped byte by byte;
+// entropy-coded data up to the next FF that is not FF 00 or a restart marker) and refuses such a
+// table before stb_image sees the file. Anything stb_image would not take for a JPEG passes.
+void check_jpeg_for_stb(const uint8_t* data, size_t size, const std::string& name) {
+  size_t at = 0;
+  // The marker at `at`, or -1 when there is none there (one byte skipped, as stb_image does).
+  auto marker = [&]() -> int {
+    if (data[at++] != 0xFF) return -1;
+    while (at < size && data[at] == 0xFF) ++at;
+    return at < size ? int(data[at++]) : -1;
+  };
+  if (size < 2 || marker() != 0xD8) return;  // no SOI: stb_image does not read it as a JPEG
+  auto be16 = [&](size_t where) { return size_t(data[where]) << 8 | size_t(data[where + 1]); };
+  while (at < size) {
+    const int m = marker();
+    if (m < 0 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;  // junk, TEM, restarts: no length
+    if (m == 0xD9 || at + 2 > size) return;                            // EOI, or cut short
+    const size_t length = be16(at);
+    if (m == 0xC4) {  // DHT: tables of (class/id, 16 counts, the symbols)
+      size_t table = at + 2;
+      const size_t end = std::min(size, at + length);
+      while (table + 17 <= end) {
+        size_t codes = 0;
+        for (size_t i = 1; i <= 16; ++i) codes += data[table + i];
+        if (codes > 256) {
+          throw DataError(name + ": corrupt JPEG: a Huffman table declares " + std::to_string(codes) +
+                          " codes (at most 256 exist); the file is damaged");
+        }
+        table += 17 + codes;
+      }
+    }
+    at += std::max<size_t>(length, 2);
+    if (m == 0xDA) {  // SOS: entropy-coded data until a marker
+      while (at + 1 < size && !(data[at] == 0xFF && data[at + 1] != 0x00 && (data[at + 1] < 0xD0 || data[at + 1] > 0xD7))) {
+        ++at;
+      }
+    }
+  }
+}
+
 Image decode_with_stb(const uint8_t* data, size_t size, const std::string& name) {
   if (size > size_t(INT_MAX)) {
     throw DataError(name + ": " + std::to_string(size) +
@@ -91,6 +133,7 @@ Image decode_with_stb(const uint8_t* data, size_t size, const std::string& name)
     check_dimensions(big_endian(16), big_endian(20), name);
   }
   if (size >= 2 && data[0] == 'B' && data[1] == 'M') check_bmp(data, size, name);
+  check_jpeg_for_stb(data, size, name);
   int width = 0, height = 0, file_channels = 0;
   if (!stbi_info_from_memory(data, int(size), &width, &height, &file_channels)) {
     throw DataError(name + ": not a readable PNG, JPEG or BMP image (" +

@@ -11,8 +11,11 @@ void add_terms(EventWriter& events, const std::string& prefix, const MetricsRow&
 }
 }  // namespace
 
-RunLog::RunLog(const std::filesystem::path& run_dir, bool tensorboard) : metrics_(run_dir / "metrics.csv") {
-  if (tensorboard) events_ = std::make_unique<EventWriter>(run_dir / "tb");
+RunLog::RunLog(const std::filesystem::path& run_dir, bool tensorboard, int64_t resumed_at)
+    : metrics_(run_dir / "metrics.csv") {
+  if (!tensorboard) return;
+  events_ = std::make_unique<EventWriter>(run_dir / "tb");
+  if (resumed_at >= 0) events_->add_session_start(resumed_at + 1);
 }
 
 void RunLog::train(const MetricsRow& row, double grad_norm) {

@@ -80,7 +80,11 @@ void put_bytes(std::string& out, uint32_t field, const std::string& bytes) {
 
 // Field numbers of TensorBoard's messages (tensorflow/core/util/event.proto, summary.proto).
 namespace event {
-constexpr uint32_t kWallTime = 1, kStep = 2, kFileVersion = 3, kSummary = 5;
+constexpr uint32_t kWallTime = 1, kStep = 2, kFileVersion = 3, kSummary = 5, kSessionLog = 7;
+}
+namespace session_log {
+constexpr uint32_t kStatus = 1;
+constexpr int64_t kStart = 1;  // SessionLog.SessionStatus.START
 }
 namespace summary {
 constexpr uint32_t kValue = 1;
@@ -127,6 +131,16 @@ std::string encode_file_version_event(double wall_time, const std::string& file_
   std::string out;
   put_double(out, event::kWallTime, wall_time);
   put_bytes(out, event::kFileVersion, file_version);
+  return out;
+}
+
+std::string encode_session_start_event(double wall_time, int64_t step) {
+  std::string session;
+  put_int(session, session_log::kStatus, session_log::kStart);
+  std::string out;
+  put_double(out, event::kWallTime, wall_time);
+  if (step != 0) put_int(out, event::kStep, step);
+  put_bytes(out, event::kSessionLog, session);
   return out;
 }
 
@@ -211,6 +225,10 @@ EventWriter::EventWriter(const std::filesystem::path& dir, WallClock wall_clock)
 
 EventWriter::~EventWriter() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+void EventWriter::add_session_start(int64_t step) {
+  write_event(tensorboard::encode_session_start_event(wall_clock_(), step));
 }
 
 void EventWriter::add_scalar(const std::string& tag, float value, int64_t step) {

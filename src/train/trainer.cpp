@@ -39,6 +39,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The first `count` readable images of a split (BatchLoader::first_readable, through a loader of
+// its own so that the loaders' skip counts stay those of training); a split that
+// data.skip_corrupt left empty is a DataError that says so.
+torch::Tensor first_readable_or_throw(const Config& config, const std::shared_ptr<ImageDataset>& data,
+                                      const char* split, size_t count) {
+  const BatchLoader loader(data, loader_options(config, Split::Val));
+  torch::Tensor images = loader.first_readable(count);
+  if (!images.defined()) {
+    throw DataError(fmt::format(
+        "{}: the {} split is empty after skipping corrupt images: none of its {} image(s) could be "
+        "decoded (data.skip_corrupt=true); set data.skip_corrupt=false to see the first failure, "
+        "or replace the damaged files",
+        config.data.root.empty() ? std::string("data") : config.data.root, split, loader.dataset_size()));
+  }
+  return images;
+}
+
 // The model of a config, or a ConfigError saying which settings ask for more memory than there
 // is (a 4 x 4096 MLP on 1024 x 1024 x 3 pictures wants 48 GiB for its first layer alone); the
 // allocator's own message names neither.
@@ -181,6 +198,20 @@ Trainer::Trainer(const TrainOptions& options)
   train_loader_ = std::make_unique<BatchLoader>(train_data_, loader_options(config_, Split::Train));
   val_loader_ = std::make_unique<BatchLoader>(val_data_, loader_options(config_, Split::Val));
 
+  // Fixed inputs for the pictures, so that epochs compare; the splits are checked to hold a
+  // readable image before any run folder is made (data.skip_corrupt may have dropped them all).
+  const int64_t grid = config_.train.grid_images;
+  grid_rows_ = square_grid_columns(grid);
+  auto noise_generator = at::detail::createCPUGenerator(uint64_t(config_.train.seed) + 1);
+  sample_noise_ = torch::randn({grid, config_.model.latent_dim}, noise_generator, torch::kFloat).to(device_);
+  const bool shown_from_test = config_.train.grid_split == GridSplit::Test;
+  auto shown_source = shown_from_test ? make_dataset(config_, Split::Test) : val_data_;
+  const torch::Tensor shown = first_readable_or_throw(config_, shown_source, shown_from_test ? "test" : "validation",
+                                                      size_t(std::max<int64_t>(1, grid / 2)));
+  shown_images_ = to_model_input(shown, device_, config_.data.range);
+  if (shown_from_test) first_readable_or_throw(config_, val_data_, "validation", 1);
+  first_readable_or_throw(config_, train_data_, "training", 1);
+
   meta_.config = options.config;
   if (!options.resume.empty()) {
     const fs::path checkpoint = checkpoint_for_resume(options.resume);
@@ -225,18 +256,6 @@ Trainer::Trainer(const TrainOptions& options)
   step_ = std::make_unique<TrainStep>(model_, *optimizer_, config_, config_.train.epochs * batches_);
   if (options.nan_at_step > 0) step_->poison_step(options.nan_at_step);
 
-  // Fixed inputs for the pictures, so that epochs compare.
-  const int64_t grid = config_.train.grid_images;
-  grid_rows_ = square_grid_columns(grid);
-  auto noise_generator = at::detail::createCPUGenerator(uint64_t(config_.train.seed) + 1);
-  sample_noise_ = torch::randn({grid, config_.model.latent_dim}, noise_generator, torch::kFloat).to(device_);
-  auto shown_source = config_.train.grid_split == GridSplit::Test ? make_dataset(config_, Split::Test) : val_data_;
-  BatchLoader shown_loader(shown_source, loader_options(config_, Split::Val));
-  std::vector<size_t> shown;
-  for (size_t i = 0; i < std::min<size_t>(size_t(std::max<int64_t>(1, grid / 2)), shown_loader.dataset_size()); ++i) {
-    shown.push_back(i);
-  }
-  shown_images_ = to_model_input(shown_loader.gather(shown), device_, config_.data.range);
 }
 
 void Trainer::save_last() {
@@ -361,9 +380,10 @@ void Trainer::write_grids(int64_t epoch) {
   const auto originals = to_unit_range(shown_images_, config_.data.range);
   const auto reconstructions = to_unit_range(model_->to_image(shown.reconstruction), config_.data.range);
   const std::pair<const char*, torch::Tensor> grids[] = {
-      {"samples", samples}, {"reconstructions", interleave_rows(originals, reconstructions, grid_rows_)}};
-  for (const auto& [name, images] : grids) {
-    const Image grid = tensor_to_image(make_grid(images, grid_rows_, /*padding=*/2, kGridPadValue));
+      {"samples", make_grid(samples.cpu(), grid_rows_, /*padding=*/2, kGridPadValue)},
+      {"reconstructions", reconstruction_grid(originals, reconstructions, grid_rows_)}};
+  for (const auto& [name, picture] : grids) {
+    const Image grid = tensor_to_image(picture);
     write_png((run_dir_ / name / epoch_file(epoch + 1)).string(), grid);
     log_->picture(name, grid, meta_.step);
   }
@@ -434,7 +454,8 @@ TrainSummary Trainer::run() {
       spdlog::info("dropped {} rows of metrics.csv written after the checkpoint (step {})", dropped, meta_.step);
     }
   }
-  log_ = std::make_unique<RunLog>(run_dir_, config_.train.tensorboard);
+  log_ = std::make_unique<RunLog>(run_dir_, config_.train.tensorboard,
+                                  options_.resume.empty() ? -1 : meta_.step);
   spdlog::info("run directory: {}{}", run_dir_.string(),
                latest.empty() ? "" : fmt::format(" ({} points at it)", latest.string()));
   if (!curves_available()) spdlog::warn("curves.png skipped: {}", kCurvesMissing);

@@ -46,6 +46,10 @@ class BatchLoader {
   // uint8 [N, C, H, W] of the given items in that order, without flips.
   torch::Tensor gather(const std::vector<size_t>& indices) const;
   size_t dataset_size() const { return size_; }
+  // uint8 [n, C, H, W], without flips: the first `count` items that decode, in order; n < count
+  // only when the dataset holds fewer readable items (every item is then tried, so a split whose
+  // images are all corrupt is found at once); undefined when none decodes.
+  torch::Tensor first_readable(size_t count) const;
   // Items skipped so far because they could not be decoded (data.skip_corrupt).
   int64_t skipped_items() const { return skipped_->load(); }
 

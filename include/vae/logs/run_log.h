@@ -16,8 +16,11 @@ namespace vae {
 class RunLog {
  public:
   // Opens (or, for a resumed run, appends to) <run_dir>/metrics.csv; with `tensorboard`, starts a
-  // new event file in <run_dir>/tb. IoError when either cannot be written.
-  RunLog(const std::filesystem::path& run_dir, bool tensorboard);
+  // new event file in <run_dir>/tb. A run resumed from a checkpoint at step `resumed_at` (-1: a
+  // new run) starts its event file with a session start at resumed_at + 1, so that TensorBoard
+  // hides what the earlier files logged after the checkpoint (the steps this process redoes), as
+  // metrics.csv drops those rows. IoError when either cannot be written.
+  RunLog(const std::filesystem::path& run_dir, bool tensorboard, int64_t resumed_at = -1);
 
   // A training row; TensorBoard gets train/{loss,recon,kl,elbo,kl_weight,lr,grad_norm,images_per_s}.
   void train(const MetricsRow& row, double grad_norm);

@@ -28,6 +28,10 @@ uint32_t masked_crc32c(const void* data, size_t size);
 
 // The bytes of one Event message (proto3 rules: a zero step is left out).
 std::string encode_file_version_event(double wall_time, const std::string& file_version);
+// Event{wall_time, step, session_log{status: START}}: TensorBoard (reading files of
+// file_version brain.Event:2) then hides the events of earlier files whose step is `step` or
+// later, as it does for a restarted TensorFlow session.
+std::string encode_session_start_event(double wall_time, int64_t step);
 std::string encode_scalar_event(double wall_time, int64_t step, const std::string& tag,
                                 float value);
 // `png` is an encoded PNG; colorspace = channels (1 gray, 2 gray + alpha, 3 RGB, 4 RGBA).
@@ -62,6 +66,9 @@ class EventWriter {
   EventWriter(const EventWriter&) = delete;
   EventWriter& operator=(const EventWriter&) = delete;
 
+  // A restart at `step`: TensorBoard no longer shows what earlier event files in the folder
+  // hold for steps >= `step` (a resumed run's view of the steps redone after its checkpoint).
+  void add_session_start(int64_t step);
   // Throws IoError naming the file when the record cannot be written.
   void add_scalar(const std::string& tag, float value, int64_t step);
   void add_image(const std::string& tag, const std::vector<uint8_t>& png, int64_t height,

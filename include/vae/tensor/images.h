@@ -30,6 +30,19 @@ torch::Tensor interleave_rows(const torch::Tensor& originals, const torch::Tenso
 // Grey between the tiles of written grids, so that dark images stand apart.
 constexpr double kGridPadValue = 0.5;
 
+// Originals above their reconstructions ([N, C, H, W] each, in [0, 1]) as one picture [C, H', W']:
+// interleave_rows laid out by make_grid(nrow, padding 2, kGridPadValue), with a column on the right
+// naming each row "orig" or "recon" (black letters, 5x7 pixels, twice that from tiles of 48 pixels)
+// where the tiles are at least as tall as the letters; the tiles stay where make_grid puts them.
+torch::Tensor reconstruction_grid(const torch::Tensor& originals, const torch::Tensor& reconstructions,
+                                  int64_t nrow);
+
+// Appends a column to `grid` (made by make_grid with `padding`, tiles `tile_height` tall) holding
+// labels[r % labels.size()] beside row r; the grid unchanged where the tiles are shorter than the
+// letters. Letters: those of "orig" and "recon".
+torch::Tensor label_grid_rows(const torch::Tensor& grid, int64_t tile_height, int64_t padding,
+                              const std::vector<std::string>& labels);
+
 // Writes float images [N, C, H, W] in [0, 1] as one PNG grid with `nrow` images per row,
 // padding 2 of kGridPadValue.
 void write_grid_png(const std::string& path, const torch::Tensor& images, int64_t nrow);
