@@ -84,9 +84,11 @@ CheckpointReader::CheckpointReader(const std::string& path)
   }
   // The zip and the tensor records are checked first: LibTorch trusts the sizes that the file
   // declares and would read past a record that is shorter.
-  check_torch_archive(path);
+  bytes_ = read_file_bytes(path);
+  check_torch_archive(bytes_, path);
   try {
-    archive_->load_from(path, torch::Device(torch::kCPU));  // whatever device wrote it
+    archive_->load_from(reinterpret_cast<const char*>(bytes_.data()), bytes_.size(),
+                        torch::Device(torch::kCPU));  // whatever device wrote it
   } catch (const c10::Error&) {
     throw CheckpointError(path + ": not a readable checkpoint (damaged or not written by vae)");
   }
@@ -222,7 +224,7 @@ void CheckpointReader::load_optimizer(torch::optim::Optimizer& optimizer, const 
     } else {
       // The optimizer's state tensors must sit with its parameters: read them onto `device`.
       torch::serialize::InputArchive on_device;
-      on_device.load_from(path_, device);
+      on_device.load_from(reinterpret_cast<const char*>(bytes_.data()), bytes_.size(), device);
       on_device.read("optimizer", optimizer_archive);
     }
     optimizer.load(optimizer_archive);

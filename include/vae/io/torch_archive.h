@@ -23,5 +23,8 @@ struct StorageRecord {
 // the pickle declares has a record at least elements x element size long. Returns the storages.
 // CheckpointError naming the file and the record or storage on any failure.
 std::vector<StorageRecord> check_torch_archive(const std::string& path);
+// The same check on the file's bytes, read once by the caller (which then hands LibTorch the very
+// bytes that were checked); `path` names the file in messages.
+std::vector<StorageRecord> check_torch_archive(const std::vector<uint8_t>& bytes, const std::string& path);
 
 }  // namespace vae

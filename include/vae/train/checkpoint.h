@@ -51,6 +51,9 @@ class CheckpointReader {
 
  private:
   std::string path_;
+  // The file as read once and checked: LibTorch loads these very bytes (never the path again), so
+  // a file replaced after the check cannot slip past it.
+  std::vector<uint8_t> bytes_;
   std::unique_ptr<torch::serialize::InputArchive> archive_;
   CheckpointMeta meta_;
 };

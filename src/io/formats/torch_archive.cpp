@@ -256,7 +256,10 @@ std::vector<uint8_t> record_bytes(const Bytes& file, const std::string& name, co
 }  // namespace
 
 std::vector<StorageRecord> check_torch_archive(const std::string& path) {
-  const std::vector<uint8_t> bytes = read_file_bytes(path);
+  return check_torch_archive(read_file_bytes(path), path);
+}
+
+std::vector<StorageRecord> check_torch_archive(const std::vector<uint8_t>& bytes, const std::string& path) {
   const Bytes file(bytes, path);
   const std::map<std::string, ZipEntry> records = read_zip_directory(file);
   std::vector<uint8_t> pickle_bytes;
