@@ -1,5 +1,6 @@
 // Config parsing: defaults, strictness, messages, --set overrides.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -316,6 +317,28 @@ TEST(Config, RunNameIsOnePathComponent) {
   auto resolved = vae::default_config_json();
   resolved["name"] = "cifar10-beta4_run.2";
   EXPECT_NO_THROW(vae::config_from_json(resolved));
+}
+
+// A config that cannot be opened says why: missing, or a loop of symbolic links.
+TEST(Config, AnUnopenableConfigSaysWhy) {
+  namespace fs = std::filesystem;
+  const fs::path folder = fs::temp_directory_path() / ("vae_test_unopenable_" + std::to_string(::getpid()));
+  fs::remove_all(folder);
+  fs::create_directories(folder);
+  fs::create_symlink(folder / "b.json", folder / "a.json");
+  fs::create_symlink(folder / "a.json", folder / "b.json");
+  const struct { fs::path path; const char* reason; } cases[] = {
+      {folder / "a.json", "(Too many levels of symbolic links)"}, {folder / "absent.json", "(No such file or directory)"}};
+  for (const auto& c : cases) {
+    try {
+      vae::load_config_json(c.path.string(), {});
+      ADD_FAILURE() << c.path;
+    } catch (const vae::ConfigError& error) {
+      EXPECT_NE(std::string(error.what()).find("config file '" + c.path.string() + "' cannot be opened " + c.reason),
+                std::string::npos) << error.what();
+    }
+  }
+  fs::remove_all(folder);
 }
 
 // A key given twice in one object would silently keep the last: refused, naming the key; a number

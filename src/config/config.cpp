@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <regex>
@@ -590,10 +592,12 @@ json load_config_json(const std::string& path, const std::vector<std::string>& o
   if (std::filesystem::exists(path, status_error) && !std::filesystem::is_regular_file(path, status_error)) {
     throw ConfigError("config file '" + path + "' is not a regular file (a folder, FIFO or device); give a JSON file");
   }
+  errno = 0;
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    throw ConfigError("config file '" + path +
-                      "' cannot be opened; check the path (the presets live in configs/)");
+    const std::string reason = errno != 0 ? std::string(" (") + std::strerror(errno) + ")" : "";
+    throw ConfigError("config file '" + path + "' cannot be opened" + reason +
+                      "; check the path (the presets live in configs/)");
   }
   std::stringstream buffer;
   buffer << file.rdbuf();
