@@ -31,17 +31,8 @@ done
 [[ $seed =~ ^[0-9]+$ ]] || { echo "fuzz: --seed takes a whole number, not '$seed'" >&2; exit 2; }
 
 packages=(clang libclang-rt-14-dev cmake nlohmann-json3-dev libspdlog-dev libfmt-dev libstb-dev zlib1g-dev)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if ((${#missing[@]})); then
-  echo "fuzz: installing ${missing[*]}" >&2
-  sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+source scripts/packages.sh
+install_missing fuzz "${packages[@]}"
 
 cmake -S fuzz -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 cmake --build build-fuzz -j"$(nproc)" >/dev/null

@@ -41,18 +41,8 @@ packages=(
 )
 [[ $torch_source == debian ]] && packages+=(libtorch-dev)  # LibTorch 1.13 (CPU)
 [[ $torch_source == pip ]] && packages+=(python3-venv)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
-    missing+=("$package")
-done
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}" >&2
-  sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+source scripts/packages.sh
+install_missing setup "${packages[@]}"
 
 features=(-DVAE_WITH_TURBOJPEG="${VAE_WITH_TURBOJPEG:-ON}" -DVAE_WITH_PLPLOT="${VAE_WITH_PLPLOT:-ON}")
 if [[ $torch_source == debian ]]; then
