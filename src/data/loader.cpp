@@ -82,14 +82,15 @@ torch::Tensor BatchLoader::gather_kept(const std::vector<size_t>& indices,
 }
 
 torch::Tensor BatchLoader::first_readable(size_t count) const {
+  // Asks for as many items as are still missing, so that no image is decoded beyond the first
+  // `count` readable ones.
   std::vector<torch::Tensor> parts;
   size_t found = 0;
-  for (size_t start = 0; start < size_ && found < count; start += std::max<size_t>(count, 16)) {
+  for (size_t next = 0; next < size_ && found < count;) {
     std::vector<size_t> indices;
-    for (size_t i = start; i < std::min(size_, start + std::max<size_t>(count, 16)); ++i) indices.push_back(i);
+    for (; indices.size() < count - found && next < size_; ++next) indices.push_back(next);
     torch::Tensor images = gather(indices);
     if (!images.defined()) continue;
-    images = images.narrow(0, 0, int64_t(std::min(count - found, size_t(images.size(0)))));
     found += size_t(images.size(0));
     parts.push_back(images);
   }

@@ -113,16 +113,19 @@ torch::Tensor label_grid_rows(const torch::Tensor& grid, int64_t tile_height, in
   const int64_t cell = tile_height + padding;
   const int64_t rows = (grid.size(1) - padding) / cell;
   const int64_t left = grid.size(2);  // the grid's last column is already padding
+  // The letters' pixels, black in every channel, written through one CPU accessor.
+  labelled = labelled.to(torch::kCPU, torch::kFloat).contiguous();
+  auto pixels = labelled.accessor<float, 3>();
   for (int64_t row = 0; row < rows; ++row) {
     const std::string& label = labels[size_t(row) % labels.size()];
     const int64_t top = padding + row * cell + (tile_height - kGlyphHeight * scale) / 2;
     for (size_t k = 0; k < label.size(); ++k) {
       const Glyph& g = glyph(label[k]);
       const int64_t x0 = left + int64_t(k) * (kGlyphWidth + 1) * scale;
-      for (int64_t y = 0; y < kGlyphHeight; ++y) {
-        for (int64_t x = 0; x < kGlyphWidth; ++x) {
-          if (!(g.rows[size_t(y)] >> (kGlyphWidth - 1 - x) & 1)) continue;
-          labelled.narrow(1, top + y * scale, scale).narrow(2, x0 + x * scale, scale).fill_(0.0);
+      for (int64_t y = 0; y < kGlyphHeight * scale; ++y) {
+        for (int64_t x = 0; x < kGlyphWidth * scale; ++x) {
+          if (!(g.rows[size_t(y / scale)] >> (kGlyphWidth - 1 - x / scale) & 1)) continue;
+          for (int64_t c = 0; c < labelled.size(0); ++c) pixels[c][top + y][x0 + x] = 0.0f;
         }
       }
     }
